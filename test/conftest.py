@@ -1,0 +1,33 @@
+"""Test-wide environment: localhost-only DDS, an isolated ROS domain, no model hub."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+
+import pytest
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+# Domains 1..100, spaced by process so parallel runs on one machine do not meet.
+_BASE = random.Random(os.getpid()).randrange(1, 90)
+_domains = itertools.cycle(range(_BASE, _BASE + 10))
+
+
+def next_domain_id() -> int:
+    return next(_domains)
+
+
+os.environ["ROS_DOMAIN_ID"] = str(next_domain_id())
+
+
+@pytest.fixture
+def domain_id(monkeypatch) -> int:
+    """A fresh ROS domain for one test; also exported for child processes."""
+    value = next_domain_id()
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(value))
+    return value
