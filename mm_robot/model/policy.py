@@ -1,0 +1,167 @@
+"""The fusion model behind the :class:`~mm_robot.policies.base.Policy` interface.
+
+``load_fusion_policy`` is the factory registered as "fusion" in ``mm_robot.policies``.
+A trained checkpoint (``save_pretrained`` output) gives a :class:`FusionPolicy`; a CLIP
+checkpoint directory (its config.json has ``model_type: clip``) gives a zero-shot
+:class:`ZeroShotPolicy` that grounds by patch-text similarity and steers with
+``core.steering``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import torch
+
+from ..core.commands import is_stop, parse
+from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
+from ..core.steering import SteeringConfig, bearing_of, steer
+from .modeling import FusionModel
+from .processing import prepare_audio, prepare_frame
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
+
+
+def _pixel_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    px = (int(round(min(max(x0, 0.0), 1.0) * width)), int(round(min(max(y0, 0.0), 1.0) * height)),
+          int(round(min(max(x1, 0.0), 1.0) * width)), int(round(min(max(y1, 0.0), 1.0) * height)))
+    return px[0], px[1], max(px[2], px[0]), max(px[3], px[1])
+
+
+class _PolicyBase:
+    name = "fusion"
+
+    def __init__(self, name: str, hfov: float, presence_threshold: float) -> None:
+        self.name = name
+        self.hfov = float(hfov)
+        self.presence_threshold = float(presence_threshold)
+
+    def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
+        """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
+        command = observation.command
+        if command is None or not command.text.strip():
+            reason, action = "no command", Action.IDLE
+        elif is_stop(command.text):
+            reason, action = "stop word in command", Action.STOP
+        else:
+            return None
+        return PolicyOutput(None, Decision(action, 1.0, reason, latency_ms=(time.perf_counter() - t0) * 1e3,
+                                           stamp=observation.now, policy=self.name))
+
+    def _grounding(self, observation: Observation, box_norm, presence: float) -> Grounding:
+        frame = observation.frame
+        text = observation.command.text
+        phrase = parse(text).label or text
+        box = _pixel_box(box_norm, frame.width, frame.height)
+        bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, self.hfov)
+        candidate = Candidate(phrase, float(presence), box, bearing)
+        target = candidate if presence >= self.presence_threshold else None
+        return Grounding(phrase=phrase, target=target, candidates=(candidate,), stamp=frame.stamp,
+                         frame_id=frame.frame_id, image_size=(frame.width, frame.height),
+                         presence=float(presence))
+
+    def reset(self) -> None:
+        pass
+
+
+class FusionPolicy(_PolicyBase):
+    """Runs :class:`FusionModel` on the latest frame; the command's text states are cached."""
+
+    def __init__(self, model: FusionModel, device: str = "cpu", name: str = "fusion",
+                 presence_threshold: float = 0.5, hfov: Optional[float] = None) -> None:
+        super().__init__(name, hfov if hfov is not None else model.config.hfov, presence_threshold)
+        self.model = model.to(device).eval()
+        self.device = device
+        self.actions = [Action(a) for a in model.config.actions]
+
+    @torch.inference_mode()
+    def select_action(self, observation: Observation) -> PolicyOutput:
+        t0 = time.perf_counter()
+        trivial = self._trivial(observation, t0)
+        if trivial is not None:
+            return trivial
+        cfg = self.model.config
+        images = prepare_frame(observation.frame.image, cfg.image_height, cfg.image_width).to(self.device)
+        audio = None
+        if cfg.use_audio and observation.audio is not None:
+            audio = prepare_audio(observation.audio.samples, observation.audio.rate, cfg.audio_sample_rate,
+                                  cfg.audio_max_seconds).to(self.device)
+        out = self.model.encode(images, [observation.command.text], audio)
+        presence = float(out.presence[0])
+        grounding = self._grounding(observation, out.box[0].tolist(), presence)
+        probs = out.action_logits[0].softmax(-1)
+        index = int(probs.argmax())
+        action = self.actions[index]
+        linear, angular = (float(v) for v in out.velocity[0])
+        if not action.moves:
+            linear = angular = 0.0
+        if action == Action.SEARCH:
+            linear = 0.0
+        where = (f"at {np.degrees(grounding.target.bearing):+.0f} deg" if grounding.target
+                 else "not in view")
+        reason = f"{grounding.phrase} {where} (presence {presence:.2f})"
+        decision = Decision(action, float(probs[index]), reason, linear, angular,
+                            latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
+                            policy=self.name)
+        return PolicyOutput(grounding, decision)
+
+    def reset(self) -> None:
+        """Forget per-episode state; the text cache stays (it depends only on the text)."""
+
+
+class ZeroShotPolicy(_PolicyBase):
+    """CLIP patch-text grounding + ``core.steering`` (no trained heads)."""
+
+    def __init__(self, checkpoint: Union[str, Path], device: str = "cpu", name: str = "fusion",
+                 presence_threshold: float = 0.5, hfov: float = 1.047,
+                 steering: Optional[SteeringConfig] = None, **grounder_options) -> None:
+        from .zero_shot import ZeroShotClipGrounder
+        super().__init__(name, hfov, presence_threshold)
+        self.grounder = ZeroShotClipGrounder(checkpoint, device=device, **grounder_options)
+        self.steering = steering or SteeringConfig()
+
+    def select_action(self, observation: Observation) -> PolicyOutput:
+        t0 = time.perf_counter()
+        trivial = self._trivial(observation, t0)
+        if trivial is not None:
+            return trivial
+        image = observation.frame.image
+        images = prepare_frame(image, image.shape[0], image.shape[1])
+        result = self.grounder.ground(images, [observation.command.text])[0]
+        grounding = self._grounding(observation, result.box, result.presence)
+        action, linear, angular, reason = steer(grounding.target, observation.frame.height, self.steering)
+        decision = Decision(action, float(result.presence if grounding.target else 1.0 - result.presence),
+                            reason, linear, angular, latency_ms=(time.perf_counter() - t0) * 1e3,
+                            stamp=observation.now, policy=self.name)
+        return PolicyOutput(grounding, decision)
+
+
+def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: str = "cpu",
+                       **kw) -> Union[FusionPolicy, ZeroShotPolicy]:
+    """Build the "fusion" policy.
+
+    ``checkpoint``: a ``FusionModel.save_pretrained`` directory (default: the bundled
+    ``resources/checkpoints/fusion_default``) or a CLIP checkpoint directory (zero-shot).
+    Keyword options: ``name``, ``presence_threshold``, ``hfov``; for zero-shot also
+    ``steering`` and the :class:`ZeroShotClipGrounder` options; ``num_threads`` sets torch's
+    intra-op threads (the fusion node runs with 1).
+    """
+    threads = kw.pop("num_threads", None)
+    if threads:
+        torch.set_num_threads(int(threads))
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"no fusion checkpoint at {path} (expected config.json there); "
+                                "train one with `mm-robot train` or pass checkpoint=DIR")
+    model_type = json.loads(config_file.read_text()).get("model_type")
+    if model_type == "clip":
+        return ZeroShotPolicy(path, device=device, **kw)
+    overrides = kw.pop("overrides", {}) or {}
+    model = FusionModel.from_pretrained(path, **overrides)
+    return FusionPolicy(model, device=device, **kw)
