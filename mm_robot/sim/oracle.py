@@ -1,0 +1,188 @@
+"""The oracle expert: drives to the named object using the simulator's ground truth.
+
+It implements the :class:`~mm_robot.policies.base.Policy` interface (``name``,
+``select_action``, ``reset``) and additionally reads ground truth through a callable
+(normally ``world.ground_truth``, after ``world.render()``), so it can label training data
+and serve as the upper bar in evaluation.
+
+Behaviour, per command (parsed with :func:`mm_robot.core.commands.parse`):
+
+* no command / not understood -> ``idle``; a stop word -> ``stop`` (zero velocity).
+* "go to <colour> <shape>": among matching objects *in view* (≥ ``min_pixels`` visible) it
+  locks onto the nearest — that is the documented answer to an ambiguous command — and
+  turns toward it, drives when it is roughly ahead, slows down on approach and reports
+  ``arrived`` within ``goal_clearance`` when facing it.
+* nothing matching in view -> ``search``: turn left in place (what a camera-only policy can
+  learn too). A locked target that left the view is searched for on the side it left by.
+* after a full turn (``search_turn_limit``) without seeing a match -> ``not_found``, zero
+  velocity, until the next command.
+* distractors closer than ``avoid_clearance`` in front push the heading away from them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..core.commands import Intent, parse
+from ..core.config import setting
+from ..core.records import Action, Candidate, Command, Decision, Grounding, Observation, PolicyOutput
+from ..core.steering import bearing_of
+from .spec import CameraSpec
+from .truth import GroundTruth, ObjectTruth
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    cruise_speed: float = setting(0.4, "Forward speed far from the goal (m/s).", low=0.0, high=2.0)
+    approach_gain: float = setting(0.8, "Forward speed per metre of clearance left (1/s).", low=0.0, high=10.0)
+    min_speed: float = setting(0.06, "Slowest forward speed before arriving (m/s).", low=0.0, high=1.0)
+    turn_gain: float = setting(2.0, "Angular speed per radian of bearing (1/s).", low=0.0, high=10.0)
+    max_turn: float = setting(1.0, "Largest turn rate (rad/s).", low=0.0, high=4.0)
+    drive_bearing: float = setting(0.35, "Drive forward only when the target is within this bearing (rad).",
+                                   low=0.01, high=1.5)
+    goal_clearance: float = setting(0.45, "Arrive at this gap between robot and target (m).", low=0.0, high=3.0)
+    facing_tolerance: float = setting(0.12, "Arrive only when facing within this bearing (rad).",
+                                      low=0.01, high=1.0)
+    search_turn: float = setting(0.7, "Turn rate while searching (rad/s).", low=0.05, high=4.0)
+    search_turn_limit: float = setting(2 * math.pi + 0.3, "Turn this far without a match -> not_found (rad).",
+                                       low=1.0, high=20.0)
+    min_pixels: int = setting(30, "Visible pixels for an object to count as in view.", low=1, high=100000)
+    avoid_clearance: float = setting(0.35, "Distractors closer than this in front deflect the path (m).",
+                                     low=0.0, high=3.0)
+    avoid_gain: float = setting(2.5, "Turn rate per metre of intrusion (rad/s/m).", low=0.0, high=20.0)
+
+
+@dataclass
+class OracleExpert:
+    """Ground-truth expert. ``truth`` returns the current :class:`GroundTruth` (with boxes of
+    the frame the policy is being asked about)."""
+
+    truth: Callable[[], GroundTruth]
+    camera: CameraSpec = field(default_factory=CameraSpec)
+    config: OracleConfig = field(default_factory=OracleConfig)
+    name: str = "oracle"
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._command_key: Optional[tuple[str, float]] = None
+        self._intent = Intent("unknown")
+        self._locked: Optional[str] = None
+        self._searched = 0.0
+        self._last_yaw: Optional[float] = None
+        self._not_found = False
+        self._arrived = False
+
+    # -- Policy interface ----------------------------------------------------------------------
+    def select_action(self, observation: Observation) -> PolicyOutput:
+        started = time.perf_counter()
+        out = self.act(self.truth(), observation.command, observation.frame.stamp,
+                       observation.frame.frame_id)
+        d = out.decision
+        latency = (time.perf_counter() - started) * 1000.0
+        return PolicyOutput(out.grounding, Decision(d.action, d.confidence, d.reason, d.linear, d.angular,
+                                                    latency, d.stamp, d.policy))
+
+    # -- the expert ----------------------------------------------------------------------------
+    def act(self, truth: GroundTruth, command: Optional[Command], stamp: float = 0.0,
+            frame_id: str = "camera") -> PolicyOutput:
+        """Decide from ground truth. Deterministic given the same sequence of inputs."""
+        cfg = self.config
+        if command is None:
+            return self._out(None, Action.IDLE, "no command", stamp)
+        key = (command.text, command.stamp)
+        if key != self._command_key:
+            self._command_key = key
+            self._intent = parse(command.text)
+            self._locked, self._searched, self._not_found, self._arrived = None, 0.0, False, False
+            self._last_yaw = None
+        yaw = truth.robot.yaw
+        if self._last_yaw is not None:
+            self._searched += abs(math.remainder(yaw - self._last_yaw, 2 * math.pi))
+        self._last_yaw = yaw
+        intent = self._intent
+        if intent.kind == "stop":
+            return self._out(None, Action.STOP, "stop command", stamp)
+        if intent.kind == "unknown":
+            return self._out(None, Action.IDLE, f"command not understood: {command.text!r}", stamp)
+
+        matches = truth.matching(intent.colour, intent.shape)
+        visible = [o for o in matches if self._in_view(o)]
+        locked = next((o for o in matches if o.name == self._locked), None)
+        if locked is None and visible:
+            locked = min(visible, key=lambda o: o.distance)
+            self._locked = locked.name
+        grounding = self._grounding(truth, command.text, intent, locked, stamp, frame_id)
+        if locked is None:
+            if self._not_found or self._searched >= cfg.search_turn_limit:
+                self._not_found = True
+                return self._out(grounding, Action.NOT_FOUND, f"no {intent.label} after a full turn", stamp)
+            return self._out(grounding, Action.SEARCH, f"looking for {intent.label}", stamp,
+                             0.0, cfg.search_turn)
+        self._searched = 0.0
+        if not self._in_view(locked):
+            turn = math.copysign(cfg.search_turn, locked.bearing)
+            return self._out(grounding, Action.SEARCH, f"{locked.label} left the view", stamp, 0.0, turn)
+        return self._drive(truth, locked, grounding, stamp)
+
+    def _drive(self, truth: GroundTruth, target: ObjectTruth, grounding: Grounding, stamp: float) -> PolicyOutput:
+        cfg = self.config
+        bearing, gap = target.bearing, target.clearance
+        close = gap <= cfg.goal_clearance + (0.1 if self._arrived else 0.0)
+        facing = abs(bearing) <= cfg.facing_tolerance * (1.5 if self._arrived else 1.0)
+        if close and facing:
+            self._arrived = True
+            return self._out(grounding, Action.ARRIVED, f"at {target.label} ({gap:.2f} m)", stamp)
+        self._arrived = False
+        angular = _clamp(cfg.turn_gain * bearing, cfg.max_turn)
+        if close or abs(bearing) > cfg.drive_bearing:
+            action = Action.TURN_LEFT if bearing > 0 else Action.TURN_RIGHT
+            return self._out(grounding, action, f"{target.label} at {math.degrees(bearing):+.0f} deg",
+                             stamp, 0.0, angular)
+        linear = min(cfg.cruise_speed, max(cfg.min_speed, cfg.approach_gain * (gap - cfg.goal_clearance)))
+        linear *= max(0.0, math.cos(bearing))
+        for other in truth.objects:
+            if other.name == target.name or other.clearance >= cfg.avoid_clearance:
+                continue
+            if abs(other.bearing) < math.radians(70) and other.distance < target.distance:
+                push = cfg.avoid_gain * (cfg.avoid_clearance - other.clearance)
+                angular = _clamp(angular - math.copysign(push, other.bearing), cfg.max_turn)
+                linear *= 0.5
+        return self._out(grounding, Action.FORWARD, f"{target.label} ahead, {gap:.2f} m", stamp, linear, angular)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _in_view(self, obj: ObjectTruth) -> bool:
+        return obj.box is not None and obj.box.pixels >= self.config.min_pixels
+
+    def _grounding(self, truth: GroundTruth, phrase: str, intent: Intent, target: Optional[ObjectTruth],
+                   stamp: float, frame_id: str) -> Grounding:
+        """Grounding label: every object in view is a candidate; score 1 for matches of the
+        command, 0 otherwise; the target is the locked object when it is in view."""
+        width, height = truth.image_size
+        candidates = []
+        chosen = None
+        for obj in truth.objects:
+            if not self._in_view(obj):
+                continue
+            match = ((intent.colour is None or obj.colour == intent.colour)
+                     and (intent.shape is None or obj.shape == intent.shape))
+            cand = Candidate(obj.label, 1.0 if match else 0.0, obj.box.as_tuple(),
+                             bearing_of(obj.box.centre[0], width, self.camera.hfov))
+            candidates.append(cand)
+            if target is not None and obj.name == target.name:
+                chosen = cand
+        return Grounding(phrase, chosen, tuple(candidates), stamp, frame_id, (width, height),
+                         1.0 if chosen is not None else 0.0)
+
+    def _out(self, grounding: Optional[Grounding], action: Action, reason: str, stamp: float,
+             linear: float = 0.0, angular: float = 0.0) -> PolicyOutput:
+        return PolicyOutput(grounding, Decision(action, 1.0, reason, float(linear), float(angular),
+                                                stamp=stamp, policy=self.name))
+
+
+def _clamp(value: float, limit: float) -> float:
+    return max(-limit, min(limit, value))
