@@ -40,6 +40,17 @@ class SafetyConfig:
     allow_reverse: bool = setting(False, "Allow negative linear velocity.")
 
 
+@dataclass(frozen=True)
+class SafetyNodeConfig:
+    rate_hz: float = setting(50.0, "cmd_vel publish rate (Hz).", low=5.0, high=500.0, read_only=True)
+    stamped: bool = setting(False, "Publish geometry_msgs/TwistStamped (Jazzy diff_drive_controller) "
+                            "instead of Twist.", read_only=True)
+    frame_id: str = setting("base_link", "frame_id of TwistStamped output.", read_only=True)
+    require_camera: bool = setting(True, "Zero velocity when camera/camera_info goes stale.", read_only=True)
+    max_future: float = setting(0.1, "Heartbeats stamped further in the future are ignored (s).", low=0.0,
+                                high=5.0)
+
+
 @dataclass
 class SafetyOutput:
     twist: Twist2D

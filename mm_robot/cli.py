@@ -1,0 +1,129 @@
+"""The ``mm-robot`` command: run the graph, talk to it, and the offline tools.
+
+Subcommands import what they need when they run, so ``mm-robot params`` works
+without a DDS middleware and ``mm-robot up`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+
+def _localhost_only() -> None:
+    """Demos and tools stay on this machine unless the user says otherwise (R21)."""
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+def _graph_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--namespace", default="", help="namespace for every node (one per robot)")
+    parser.add_argument("--camera", default="synthetic",
+                        help="'synthetic', a device index, a video file, a stream URL, or 'sim'")
+    parser.add_argument("--policy", default="baseline", choices=("baseline", "fusion"))
+    parser.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
+    parser.add_argument("--microphone", action="store_true", help="start microphone_node (synthetic source "
+                        "unless the params file says otherwise)")
+    parser.add_argument("--params-file", default=None, help="ROS parameters YAML (default: config/mm_robot.yaml)")
+    parser.add_argument("--use-sim-time", action="store_true")
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+
+
+def _options(args):
+    from .ros.graph import GraphOptions
+    return GraphOptions(namespace=args.namespace, use_sim_time=args.use_sim_time, camera=args.camera,
+                        policy=args.policy, checkpoint=args.checkpoint, microphone=args.microphone,
+                        params_file=args.params_file)
+
+
+def cmd_up(args) -> int:
+    from .ros.graph import bringup_graph
+    from .ros.supervisor import Supervisor
+    options = _options(args)
+    supervisor = Supervisor(bringup_graph(options), options)
+    supervisor.start()
+    if not args.say and not args.watch:
+        return supervisor.wait(args.duration)
+    from .ros.tools import watch
+    code = 0
+    try:
+        watch(args.duration, say_text=args.say, alive=lambda: supervisor.poll() is None)
+        dead = supervisor.poll()
+        if dead is not None:
+            print(f"{dead.spec.name} exited with code {dead.process.returncode}", file=sys.stderr)
+            code = dead.process.returncode or 1
+    finally:
+        supervisor.stop()
+    return code
+
+
+def cmd_demo(args) -> int:
+    os.environ.setdefault("ROS_DOMAIN_ID", "23")
+    args.watch = True
+    return cmd_up(args)
+
+
+def cmd_say(args) -> int:
+    from .ros.tools import say
+    return say(" ".join(args.text), args.topic)
+
+
+def cmd_watch(args) -> int:
+    from .ros.tools import watch
+    return watch(args.duration)
+
+
+def cmd_estop(args) -> int:
+    from .ros.tools import estop
+    return estop(engage=not args.reset)
+
+
+def cmd_params(args) -> int:
+    from .ros.docs import params_markdown, params_yaml
+    print(params_markdown() if args.markdown else params_yaml(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mm-robot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the node graph (one process per node) until Ctrl-C")
+    _graph_arguments(up)
+    up.add_argument("--say", default=None, help="publish this command once the graph is up")
+    up.add_argument("--watch", action="store_true", help="print decisions, grounding and cmd_vel live")
+    up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser("demo", help="the graph with the synthetic camera, a command, live output")
+    _graph_arguments(demo)
+    demo.add_argument("--say", default="go to the red ball")
+    demo.set_defaults(func=cmd_demo, duration=None)
+
+    say = sub.add_parser("say", help="publish a command (std_msgs/String)")
+    say.add_argument("text", nargs="+")
+    say.add_argument("--topic", default="command")
+    say.set_defaults(func=cmd_say)
+
+    watch = sub.add_parser("watch", help="print decisions, grounding and cmd_vel live")
+    watch.add_argument("--duration", type=float, default=None)
+    watch.set_defaults(func=cmd_watch)
+
+    estop = sub.add_parser("estop", help="engage the latched e-stop, or --reset it")
+    estop.add_argument("--reset", action="store_true")
+    estop.set_defaults(func=cmd_estop)
+
+    params = sub.add_parser("params", help="print every node parameter (YAML, or --markdown tables)")
+    params.add_argument("--markdown", action="store_true")
+    params.set_defaults(func=cmd_params)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    _localhost_only()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

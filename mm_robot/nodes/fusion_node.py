@@ -1,0 +1,223 @@
+"""fusion_node: latest image, audio and command in; grounding, decision and a velocity proposal out.
+
+Subscriptions only validate and store (convention 3); the policy runs on a timer
+in its own callback group so a slow model never blocks input handling (R3, R11).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from geometry_msgs.msg import Twist
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+from std_msgs.msg import String
+from visualization_msgs.msg import Marker, MarkerArray
+
+from ..core.config import ConfigError
+from ..core.counters import ErrorLog
+from ..core.validation import InputError, InputLimits
+from ..policies import make_policy
+from ..policies.overlay import draw_overlay
+from ..policies.runner import FusionConfig, PolicyRunner, TickResult
+from ..core.records import Frame
+from ..ros import qos
+from ..ros.conversions import (audio_to_chunk, box_to_roi, compressed_to_frame, frame_to_image,
+                               image_to_frame, parse_audio_info, twist_to_msg)
+from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
+from ..ros.node_main import run_node
+from ..ros.params import declare_config, watch_config
+from ..ros.time import now_seconds, to_stamp
+
+try:  # only in a full ROS install
+    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+except ImportError:  # pragma: no cover - depends on the install
+    Detection2DArray = None
+
+
+class FusionNode(Node):
+    def __init__(self) -> None:
+        super().__init__("fusion_node")
+        self.config: FusionConfig = declare_config(self, FusionConfig)
+        self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
+        options = {"checkpoint": self.config.checkpoint} if self.config.policy == "fusion" else {}
+        try:
+            policy = make_policy(self.config.policy, **options)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"fusion_node: cannot load policy {self.config.policy!r}: {error}") from None
+        self.runner = PolicyRunner(self.config, policy, self.limits)
+        watch_config(self, FusionConfig, lambda: self.config, self._apply)
+        self.errors = ErrorLog(self.get_logger().warning)
+        self.audio_rate: int | None = None
+
+        inputs = ReentrantCallbackGroup()
+        if self.config.image_transport == "compressed":
+            self.create_subscription(CompressedImage, "camera/image_raw/compressed", self._on_compressed,
+                                     qos.SENSOR, callback_group=inputs)
+        else:
+            self.create_subscription(Image, "camera/image_raw", self._on_image, qos.SENSOR,
+                                     callback_group=inputs)
+        self.create_subscription(String, "command", self._on_command, qos.RELIABLE, callback_group=inputs)
+        if self.config.use_audio:
+            self.create_subscription(Image, "audio/raw", self._on_audio, qos.SENSOR, callback_group=inputs)
+            self.create_subscription(String, "audio/info", self._on_audio_info, qos.LATCHED,
+                                     callback_group=inputs)
+
+        self.grounding_pub = self.create_publisher(String, "perception/grounding", qos.RELIABLE)
+        self.roi_pub = self.create_publisher(RegionOfInterest, "perception/target_roi", qos.RELIABLE)
+        self.debug_pub = self.create_publisher(Image, "perception/debug_image", qos.SENSOR_PUB)
+        self.marker_pub = self.create_publisher(MarkerArray, "perception/markers", qos.RELIABLE)
+        self.decision_pub = self.create_publisher(String, "decision", qos.RELIABLE)
+        self.proposal_pub = self.create_publisher(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
+        self.detections_pub = (self.create_publisher(Detection2DArray, "perception/detections", qos.RELIABLE)
+                               if Detection2DArray is not None else None)
+        self.ticks = 0
+        self.tick_errors = 0
+        self.create_timer(1.0 / self.config.rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
+        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
+        self.get_logger().info(f"policy {policy.name!r} at {self.config.rate_hz} Hz")
+
+    def _apply(self, config: FusionConfig) -> None:
+        self.config = config
+        self.runner.config = config
+
+    # -- inputs: validate, store, return ---------------------------------------------------
+    def _guard(self, kind: str, handler, msg) -> None:
+        now = now_seconds(self)
+        try:
+            handler(msg, now)
+        except InputError as error:
+            self.errors.report(f"{kind}.{error.kind}", str(error), now)
+        except Exception as error:  # R9: no callback exception kills the node
+            self.errors.report(f"{kind}.unexpected", repr(error), now)
+
+    def _on_image(self, msg: Image) -> None:
+        self._guard("image", lambda m, now: self.runner.on_frame(image_to_frame(m, self.limits), now), msg)
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._guard("image", lambda m, now: self.runner.on_frame(compressed_to_frame(m, self.limits), now),
+                    msg)
+
+    def _on_command(self, msg: String) -> None:
+        def handle(m, now):
+            command = self.runner.on_command(m.data, now)
+            self.get_logger().info(f"command: {command.text!r}")
+        self._guard("command", handle, msg)
+
+    def _on_audio_info(self, msg: String) -> None:
+        self._guard("audio_info", lambda m, now: setattr(self, "audio_rate", parse_audio_info(m.data)["rate"]),
+                    msg)
+
+    def _on_audio(self, msg: Image) -> None:
+        def handle(m, now):
+            if self.audio_rate is None:
+                raise InputError("no_info", "audio/raw received before audio/info; dropped")
+            self.runner.on_audio(audio_to_chunk(m, self.audio_rate, self.limits), now)
+        self._guard("audio", handle, msg)
+
+    # -- the tick ----------------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = now_seconds(self)
+        try:
+            result = self.runner.tick(now)
+        except Exception as error:  # a failing model must stop the robot, not the node
+            self.tick_errors += 1
+            self.errors.report("policy", f"policy failed: {error!r}", now)
+            self.proposal_pub.publish(Twist())
+            return
+        self.ticks += 1
+        self.proposal_pub.publish(twist_to_msg(result.proposal))
+        decision = result.decision.to_json()
+        decision["linear"], decision["angular"] = result.proposal.linear, result.proposal.angular
+        decision["proposed_by_policy"] = {"linear": result.decision.linear, "angular": result.decision.angular}
+        self.decision_pub.publish(String(data=json.dumps(decision)))
+        if result.fresh:
+            self._publish_perception(result)
+
+    def _publish_perception(self, result: TickResult) -> None:
+        grounding, frame = result.grounding, result.frame
+        if grounding is not None:
+            self.grounding_pub.publish(String(data=json.dumps(grounding.to_json())))
+            if grounding.target is not None:
+                self.roi_pub.publish(box_to_roi(grounding.target.box, *grounding.image_size))
+            self.marker_pub.publish(self._markers(grounding))
+            if self.detections_pub is not None:
+                self.detections_pub.publish(self._detections(grounding))
+        if self.config.publish_debug_image and frame is not None and self.debug_pub.get_subscription_count():
+            image = draw_overlay(frame.image, grounding, result.decision)
+            self.debug_pub.publish(frame_to_image(Frame(image, frame.stamp, frame.frame_id)))
+
+    def _markers(self, grounding) -> MarkerArray:
+        """An arrow along the target's bearing and a text label, in the camera frame."""
+        array = MarkerArray()
+        stamp = to_stamp(grounding.stamp)
+        arrow = Marker(ns="mm_robot", id=0, type=Marker.ARROW)
+        text = Marker(ns="mm_robot", id=1, type=Marker.TEXT_VIEW_FACING)
+        for marker in (arrow, text):
+            marker.header.stamp, marker.header.frame_id = stamp, grounding.frame_id
+            marker.color.a = 1.0
+        if grounding.target is None:
+            arrow.action = Marker.DELETE
+            text.text = f"'{grounding.phrase}': not in view"
+        else:
+            bearing = grounding.target.bearing  # optical frame: z forward, x right
+            arrow.scale.x, arrow.scale.y, arrow.scale.z = 1.0, 0.05, 0.05
+            arrow.pose.orientation.y = math.sin(-(math.pi / 2 - bearing) / 2)
+            arrow.pose.orientation.w = math.cos(-(math.pi / 2 - bearing) / 2)
+            arrow.color.g = 1.0
+            text.text = f"{grounding.target.label} ({grounding.target.score:.2f})"
+            text.pose.position.x, text.pose.position.z = -math.sin(bearing), math.cos(bearing)
+        text.scale.z = 0.1
+        text.color.r = text.color.g = text.color.b = 1.0
+        array.markers = [arrow, text]
+        return array
+
+    def _detections(self, grounding):  # pragma: no cover - needs vision_msgs
+        array = Detection2DArray()
+        array.header.stamp, array.header.frame_id = to_stamp(grounding.stamp), grounding.frame_id
+        for candidate in grounding.candidates:
+            detection = Detection2D()
+            detection.header = array.header
+            x0, y0, x1, y1 = candidate.box
+            detection.bbox.center.position.x, detection.bbox.center.position.y = (x0 + x1) / 2, (y0 + y1) / 2
+            detection.bbox.size_x, detection.bbox.size_y = float(x1 - x0), float(y1 - y0)
+            hypothesis = ObjectHypothesisWithPose()
+            hypothesis.hypothesis.class_id = grounding.phrase if candidate is grounding.target else candidate.label
+            hypothesis.hypothesis.score = float(candidate.score)
+            detection.results = [hypothesis]
+            array.detections.append(detection)
+        return array
+
+    def _health(self) -> Health:
+        now = now_seconds(self)
+        runner = self.runner
+        latencies = sorted(runner.inference_ms)
+        health = Health(values={
+            "policy": runner.policy.name,
+            "image_rate_hz": runner.frames.rate(now), "image_age_s": runner.frames.age(now),
+            "audio_rate_hz": runner.audio.rate(now),
+            "inference_ms_median": latencies[len(latencies) // 2] if latencies else float("nan"),
+            "ticks": self.ticks, "policy_errors": self.tick_errors,
+            "nonfinite_outputs": runner.nonfinite_outputs, "input_errors": self.errors.total,
+            **{f"errors.{k}": v for k, v in self.errors.counts.items()},
+        })
+        if runner.frames.age(now) > self.config.max_input_age:
+            health.raise_to(ERROR, "camera stale or missing")
+        if self.tick_errors or runner.nonfinite_outputs:
+            health.raise_to(ERROR, "policy errors or non-finite outputs")
+        if self.errors.total:
+            health.raise_to(WARN, f"{self.errors.total} malformed inputs dropped")
+        return health
+
+    def shutdown_hook(self) -> None:
+        self.proposal_pub.publish(Twist())
+
+
+def main(args=None) -> int:
+    return run_node(FusionNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""safety_controller_node: the only writer of cmd_vel (R1, R3-R5, R12-R14).
+
+Proposal, heartbeats, commands and the e-stop are events fed to the pure
+:class:`~mm_robot.core.safety.SafetyFilter`; a 50 Hz timer in its own callback
+group publishes its output, so the watchdog runs whatever else is happening.
+"""
+
+from __future__ import annotations
+
+import json
+from geometry_msgs.msg import Twist, TwistStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Bool, String
+from std_srvs.srv import Trigger
+
+from ..core.counters import ErrorLog
+from ..core.records import ZERO, Twist2D
+from ..core.safety import SafetyConfig, SafetyFilter, SafetyNodeConfig, SafetyOutput
+from ..core.validation import InputError, InputLimits, StampPolicy, check_command, check_stamp
+from ..ros import qos
+from ..ros.conversions import twist_stamped_to_msg, twist_to_msg
+from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
+from ..ros.node_main import run_node
+from ..ros.params import declare_config, watch_config
+from ..ros.time import now_seconds, to_seconds
+
+
+class SafetyControllerNode(Node):
+    def __init__(self) -> None:
+        super().__init__("safety_controller_node")
+        self.node_config: SafetyNodeConfig = declare_config(self, SafetyNodeConfig)
+        required = ("camera", "fusion") if self.node_config.require_camera else ("fusion",)
+        self.filter = SafetyFilter(declare_config(self, SafetyConfig), required)
+        watch_config(self, SafetyConfig, lambda: self.filter.config, self.filter.configure)
+        self.errors = ErrorLog(self.get_logger().warning)
+        self.limits = InputLimits()
+        self.last = SafetyOutput(ZERO, "idle")
+        self.published = 0
+
+        if self.node_config.stamped:
+            self.cmd_pub = self.create_publisher(TwistStamped, "cmd_vel", qos.COMMAND_VELOCITY)
+        else:
+            self.cmd_pub = self.create_publisher(Twist, "cmd_vel", qos.COMMAND_VELOCITY)
+        inputs = ReentrantCallbackGroup()
+        self.create_subscription(Twist, "cmd_vel_proposal", self._on_proposal, qos.COMMAND_VELOCITY,
+                                 callback_group=inputs)
+        self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR,
+                                 callback_group=inputs)
+        self.create_subscription(String, "decision", self._on_decision, qos.RELIABLE, callback_group=inputs)
+        self.create_subscription(String, "command", self._on_command, qos.RELIABLE, callback_group=inputs)
+        self.create_subscription(Bool, "estop", self._on_estop, qos.LATCHED, callback_group=inputs)
+        self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
+        self.create_timer(1.0 / self.node_config.rate_hz, self._tick,
+                          callback_group=MutuallyExclusiveCallbackGroup())
+        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_proposal(self, msg: Twist) -> None:
+        now = now_seconds(self)
+        if not self.filter.on_proposal(msg.linear.x, msg.angular.z, now):
+            self.errors.report("proposal_nonfinite", "non-finite velocity proposal rejected", now)
+
+    def _heartbeat(self, name: str, stamp: float) -> None:
+        now = now_seconds(self)
+        try:
+            check_stamp(stamp, now, StampPolicy(self.filter.config.input_timeout, self.node_config.max_future))
+        except InputError as error:
+            self.errors.report(f"{name}.{error.kind}", f"{name}: {error}", now)
+            return
+        self.filter.on_heartbeat(name, stamp)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._heartbeat("camera", to_seconds(msg.header.stamp))
+
+    def _on_decision(self, msg: String) -> None:
+        try:
+            stamp = float(json.loads(msg.data)["stamp"])
+        except (ValueError, KeyError, TypeError) as error:
+            self.errors.report("decision.malformed", f"bad decision JSON: {error}", now_seconds(self))
+            return
+        self._heartbeat("fusion", stamp)
+
+    def _on_command(self, msg: String) -> None:
+        now = now_seconds(self)
+        try:
+            text = check_command(msg.data, self.limits)
+        except InputError as error:
+            self.errors.report(f"command.{error.kind}", str(error), now)
+            return
+        self.filter.on_command(text, now)
+        if self.filter.update(now).state == "stop_command":
+            self._publish(ZERO, now)  # do not wait for the next tick
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data:
+            self.filter.on_estop(True)
+            self._publish(ZERO, now_seconds(self))
+            self.get_logger().warning("e-stop engaged (latched): call estop/reset to release")
+
+    def _on_reset(self, request, response):
+        self.filter.reset_estop(now_seconds(self))
+        response.success = True
+        response.message = "e-stop released; motion resumes on fresh proposals"
+        self.get_logger().info(response.message)
+        return response
+
+    # -- output --------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = now_seconds(self)
+        self.last = self.filter.update(now)
+        self._publish(self.last.twist, now)
+
+    def _publish(self, twist: Twist2D, now: float) -> None:
+        if self.node_config.stamped:
+            self.cmd_pub.publish(twist_stamped_to_msg(twist, now, self.node_config.frame_id))
+        else:
+            self.cmd_pub.publish(twist_to_msg(twist))
+        self.published += 1
+
+    def _health(self) -> Health:
+        out = self.last
+        health = Health(values={"state": out.state, "detail": out.detail, "linear": out.twist.linear,
+                                "angular": out.twist.angular, "estop": self.filter.estop_engaged,
+                                "published": self.published,
+                                "invalid_proposals": self.filter.invalid_proposals,
+                                **{f"errors.{k}": v for k, v in self.errors.counts.items()}})
+        if out.state == "estop":
+            health.raise_to(WARN, "e-stop latched")
+        elif out.state == "stale":
+            health.raise_to(ERROR, out.detail)
+        if self.filter.invalid_proposals:
+            health.raise_to(ERROR, f"{self.filter.invalid_proposals} non-finite proposals rejected")
+        return health
+
+    def shutdown_hook(self) -> None:
+        """R13: the last thing this node says is zero."""
+        self._publish(ZERO, now_seconds(self))
+
+
+def main(args=None) -> int:
+    return run_node(SafetyControllerNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

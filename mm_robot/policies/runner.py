@@ -1,0 +1,120 @@
+"""The fusion node's logic without ROS: latest inputs in, gated decisions out.
+
+Subscriptions call ``on_*`` (validate, store, return fast); a timer calls
+``tick``. Whatever the policy says, the runner guarantees: stale or missing
+camera -> stop; low confidence -> no motion (R22); non-finite output -> zero and
+an error (R5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from ..core.commands import is_stop
+from ..core.config import setting
+from ..core.latest import LatestSlot
+from ..core.records import (Action, AudioChunk, Command, Decision, Frame, Grounding, Observation,
+                            Twist2D, ZERO)
+from ..core.validation import (InputError, InputLimits, RateGate, StampPolicy, check_command,
+                               check_stamp)
+from .base import Policy
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    policy: str = setting("baseline", "Policy name: 'baseline' (OpenCV colour+shape) or 'fusion' "
+                          "(the trained multimodal model).", choices=("baseline", "fusion"), read_only=True)
+    checkpoint: str = setting("", "Checkpoint directory for the fusion policy; empty = the shipped "
+                              "default.", read_only=True)
+    rate_hz: float = setting(15.0, "Policy ticks per second.", low=0.5, high=100.0)
+    max_input_age: float = setting(0.5, "Camera frames older than this stop the robot (s).", low=0.01,
+                                   high=10.0)
+    max_future: float = setting(0.1, "Frames stamped further in the future are rejected (s).", low=0.0,
+                                high=5.0)
+    min_confidence: float = setting(0.5, "Decisions below this confidence propose no motion.", low=0.0,
+                                    high=1.0)
+    image_transport: str = setting("raw", "Subscribe to 'raw' images or 'compressed' JPEG.",
+                                   choices=("raw", "compressed"), read_only=True)
+    use_audio: bool = setting(True, "Subscribe to audio/raw and give the latest chunk to the policy.",
+                              read_only=True)
+    publish_debug_image: bool = setting(True, "Publish the annotated perception/debug_image.")
+
+
+@dataclass(frozen=True)
+class TickResult:
+    grounding: Optional[Grounding]
+    decision: Decision
+    proposal: Twist2D
+    fresh: bool  # True when the policy ran on a new frame this tick
+    frame: Optional[Frame] = None
+
+
+class PolicyRunner:
+    def __init__(self, config: FusionConfig, policy: Policy, limits: InputLimits = InputLimits()):
+        self.config = config
+        self.policy = policy
+        self.limits = limits
+        self.frames: LatestSlot[Frame] = LatestSlot()
+        self.commands: LatestSlot[Command] = LatestSlot()
+        self.audio: LatestSlot[AudioChunk] = LatestSlot()
+        self._command_gate = RateGate(limits.max_commands_per_second)
+        self._last_frame_stamp: Optional[float] = None
+        self._last: Optional[TickResult] = None
+        self.nonfinite_outputs = 0
+        self.inference_ms: list[float] = []
+
+    @property
+    def stamps(self) -> StampPolicy:
+        return StampPolicy(self.config.max_input_age, self.config.max_future)
+
+    def on_frame(self, frame: Frame, now: float) -> None:
+        check_stamp(frame.stamp, now, self.stamps)
+        self.frames.put(frame, frame.stamp, now)
+
+    def on_audio(self, chunk: AudioChunk, now: float) -> None:
+        check_stamp(chunk.stamp, now, StampPolicy(max(2.0, self.config.max_input_age), self.config.max_future))
+        self.audio.put(chunk, chunk.stamp, now)
+
+    def on_command(self, raw: str | bytes, now: float, source: str = "text") -> Command:
+        text = check_command(raw, self.limits)
+        if not is_stop(text) and not self._command_gate.allow(now):  # stop is never rate-limited
+            raise InputError("command_rate", f"more than {self.limits.max_commands_per_second:g} "
+                             "commands per second; dropped")
+        command = Command(text, now, source)
+        self.commands.put(command, now, now)
+        return command
+
+    def tick(self, now: float) -> TickResult:
+        held = self.frames.get()
+        if held is None or now - held.stamp > self.config.max_input_age:
+            reason = "no camera frame yet" if held is None else f"camera frame {now - held.stamp:.2f} s old"
+            decision = Decision(Action.STOP, 1.0, reason, stamp=held.stamp if held else now,
+                                policy=self.policy.name)
+            return self._remember(TickResult(None, decision, ZERO, False))
+        if self._last is not None and held.stamp == self._last_frame_stamp:
+            return TickResult(self._last.grounding, self._last.decision, self._last.proposal, False,
+                              held.value)
+        command = self.commands.get()
+        audio = self.audio.get()
+        observation = Observation(held.value, command.value if command else None,
+                                  audio.value if audio else None, now)
+        output = self.policy.select_action(observation)
+        self.inference_ms.append(output.decision.latency_ms)
+        del self.inference_ms[:-200]
+        self._last_frame_stamp = held.stamp
+        return self._remember(TickResult(output.grounding, output.decision,
+                                         self._gate(output.decision), True, held.value))
+
+    def _gate(self, decision: Decision) -> Twist2D:
+        if not (math.isfinite(decision.linear) and math.isfinite(decision.angular)):
+            self.nonfinite_outputs += 1
+            return ZERO
+        if not decision.action.moves or decision.confidence < self.config.min_confidence:
+            return ZERO
+        return Twist2D(decision.linear, decision.angular)
+
+    def _remember(self, result: TickResult) -> TickResult:
+        self._last = result
+        return result

@@ -1,0 +1,76 @@
+"""A portable ``main()`` for every node (convention 1, R9, R13).
+
+rclpy's default signal handlers shut the context down before our code runs, so
+a node could not publish its last zero velocity. We take SIGINT/SIGTERM
+ourselves, leave the spin loop, call the node's ``shutdown_hook`` while the
+publishers still exist, then destroy the node and shut down.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Callable, Optional, Sequence
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+from ..core.config import ConfigError
+
+
+class _Stop(Exception):
+    pass
+
+
+def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, threads: int = 3) -> int:
+    """Create the node, spin it on a multi-threaded executor until a signal, shut down cleanly.
+
+    Returns the process exit code: 0 after a signal, 2 for a configuration error.
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stopping = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signum
+        raise _Stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    node = None
+    code = 0
+    failures = 0
+    try:
+        node = factory()
+        executor = MultiThreadedExecutor(num_threads=threads)
+        executor.add_node(node)
+        while rclpy.ok():
+            try:
+                executor.spin_once(timeout_sec=0.1)
+            except (_Stop, KeyboardInterrupt, ExternalShutdownException):
+                raise
+            except Exception as error:  # R9: last line of defence; callbacks guard themselves first
+                failures += 1
+                if failures == 1 or failures % 100 == 0:
+                    node.get_logger().error(f"callback raised {error!r} ({failures} so far); node continues")
+    except ConfigError as error:
+        print(f"[{getattr(node, 'get_name', lambda: 'mm_robot')()}] configuration error: {error}",
+              file=sys.stderr)
+        code = 2
+    except (_Stop, KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_IGN)
+        if node is not None:
+            hook = getattr(node, "shutdown_hook", None)
+            if hook is not None and rclpy.ok():
+                try:
+                    hook()
+                except Exception as error:  # shutdown must finish
+                    print(f"shutdown hook failed: {error!r}", file=sys.stderr)
+            node.destroy_node()
+        rclpy.try_shutdown()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return code

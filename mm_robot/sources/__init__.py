@@ -1,0 +1,1 @@
+"""Sensor sources without ROS: OpenCV capture, sounddevice capture, files and synthetic scenes."""
