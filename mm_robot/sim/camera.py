@@ -89,24 +89,12 @@ def boxes_from_labels(labels: np.ndarray, count: int, min_pixels: int = 1) -> di
 
 
 def geom_label_lookup(geom_to_label: dict[int, int], ngeom: int) -> np.ndarray:
-    """An array mapping geom id -> label (-1 for unlabelled), with one extra slot at the end
-    for "no geom" (segmentation id -1)."""
+    """An array mapping geom id -> label (-1 for unlabelled), with one extra slot at the end so
+    that indexing with geom id -1 ("no geom") also gives -1. Shape (ngeom + 1,)."""
     table = np.full(ngeom + 1, -1, dtype=np.int32)
     for geom, label in geom_to_label.items():
         table[geom] = label
     return table
-
-
-def segmentation_to_labels(seg: np.ndarray, table: np.ndarray, geom_type: int) -> np.ndarray:
-    """Label image from MuJoCo's segmentation output.
-
-    ``seg``: (H, W, 2) int32 of (object id, object type); pixels that are not geoms, or are
-    background (id -1), get label -1. Returns (H, W) int32.
-    """
-    ids = seg[..., 0]
-    is_geom = seg[..., 1] == geom_type
-    index = np.where(is_geom & (ids >= 0), ids, table.shape[0] - 1)
-    return table[index]
 
 
 def horizontal_bearing(camera: CameraSpec, u: float) -> float:

@@ -19,9 +19,10 @@ from typing import Optional
 
 import numpy as np
 
-from .camera import Box, boxes_from_labels, geom_label_lookup, segmentation_to_labels
+from .camera import Box, boxes_from_labels, geom_label_lookup
 from .kinematics import BaseLimits, integrate, respond, wrap_angle
 from .mjcf import CAMERA_NAME, OBJECT_PREFIX, ROBOT_GEOM, WALL_PREFIX, build_mjcf
+from .render import OffscreenRenderer
 from .spec import Pose2D, SceneSpec
 from .truth import GroundTruth, ObjectTruth
 
@@ -79,8 +80,9 @@ class World:
                               for o in scene.objects]
         self._geom_names = {g: mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, g) for g in range(m.ngeom)}
         self._label_table = geom_label_lookup({g: i for i, g in enumerate(self._object_geoms)}, m.ngeom)
-        self._geom_type = int(mujoco.mjtObj.mjOBJ_GEOM)
-        self._renderer = mujoco.Renderer(m, scene.camera.height, scene.camera.width) if render else None
+        self._camera_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, CAMERA_NAME)
+        self._renderer = (OffscreenRenderer(mujoco, m, scene.camera.width, scene.camera.height)
+                          if render else None)
         self._last_boxes: dict[str, Box] = {}
         self.reset()
 
@@ -190,18 +192,11 @@ class World:
         every object with at least ``min_box_pixels`` visible pixels (segmentation render)."""
         if self._renderer is None:
             raise RuntimeError("this World was made with render=False or has been closed")
-        r = self._renderer
         self._mj.mj_forward(self.model, self.data)
-        r.update_scene(self.data, camera=CAMERA_NAME)
-        rgb = r.render()
+        rgb, geoms = self._renderer.render(self.data, self._camera_id, segmentation=with_boxes)
         boxes: dict[str, Box] = {}
-        if with_boxes:
-            r.enable_segmentation_rendering()
-            try:
-                seg = r.render()
-            finally:
-                r.disable_segmentation_rendering()
-            labels = segmentation_to_labels(seg, self._label_table, self._geom_type)
+        if geoms is not None:
+            labels = self._label_table[geoms]  # (H, W): object index, -1 elsewhere
             found = boxes_from_labels(labels, len(self.scene.objects), self.min_box_pixels)
             boxes = {self.scene.objects[i].name: box for i, box in found.items()}
             self._last_boxes = boxes
