@@ -52,7 +52,7 @@ class FusionConfig:
     # Vision.
     vision_encoder: str = "cnn"
     vision_pretrained: Optional[str] = None
-    vision_channels: tuple[int, ...] = (24, 48, 96)  # CNN stage widths (stride 2 each after the stem)
+    vision_channels: tuple[int, ...] = (16, 32, 64)  # CNN stage widths (stride 2 each after the stem)
     vision_stride: int = 8  # CNN/ViT token stride in pixels -> a (H/8) x (W/8) token grid
     vit_layers: int = 2
     vit_heads: int = 4

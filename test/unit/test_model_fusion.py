@@ -1,0 +1,182 @@
+"""Fusion model: shapes, each fusion mode, the attention/fusion maths, overfitting, save/load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mm_robot.model import FusionConfig, FusionModel, box_iou, tiny_config
+from mm_robot.model.modeling import CrossModalBlock
+
+B = 4
+
+
+def _batch(cfg: FusionConfig, seed: int = 0, audio: bool = False) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    batch = {
+        "images": torch.rand(B, 3, cfg.image_height, cfg.image_width, generator=g),
+        "texts": ["go to the red ball", "find the blue box", "stop", "go to the green cone"],
+        "boxes": torch.tensor([[0.1, 0.2, 0.4, 0.7], [0.5, 0.1, 0.9, 0.6], [0, 0, 0, 0], [0, 0, 0, 0]]),
+        "present": torch.tensor([1.0, 1.0, 0.0, 0.0]),
+        "actions": torch.tensor([3, 2, 6, 4]),
+        "velocity": torch.tensor([[0.0, -0.5], [0.0, 0.6], [0.0, 0.0], [0.0, 0.5]]),
+        "label_ids": torch.tensor([0, 1, 2, 3]),
+    }
+    if audio:
+        batch["audio"] = torch.randn(B, 4000, generator=g) * 0.1
+    return batch
+
+
+@pytest.mark.parametrize("fusion", ["concat", "add", "gated"])
+def test_each_fusion_mode_runs_forward_and_backward_with_documented_shapes(fusion):
+    torch.manual_seed(0)
+    cfg = tiny_config(fusion=fusion)
+    model = FusionModel(cfg)
+    batch = _batch(cfg)
+    out = model.encode(batch["images"], batch["texts"])
+    rows, cols = cfg.grid
+    n = rows * cols
+    assert out.grid == (rows, cols)
+    assert out.heat_logits.shape == (B, n + 1)
+    assert out.token_boxes.shape == (B, n, 4)
+    assert out.box.shape == (B, 4)
+    assert out.presence.shape == (B,)
+    assert out.action_logits.shape == (B, len(cfg.actions))
+    assert out.velocity.shape == (B, 2)
+    assert out.attention.shape == (B, cfg.n_heads, cfg.max_text_tokens, n)
+    assert torch.allclose(out.attention.sum(-1), torch.ones(B, cfg.n_heads, cfg.max_text_tokens), atol=1e-5)
+    assert float(out.velocity[:, 0].detach().abs().max()) <= cfg.max_linear
+    loss, logs = model(batch)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert {"loss_heatmap", "loss_box", "loss_action", "loss_velocity"} <= set(logs)
+    grads = [p.grad for p in model.blocks.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+
+
+def test_fusion_modes_have_their_own_parameters():
+    names = {mode: {n for n, _ in CrossModalBlock(16, 2, mode).named_parameters()} for mode in ("concat", "add", "gated")}
+    assert any(n.startswith("mix.") for n in names["concat"])
+    assert any(n.startswith("gate.") for n in names["gated"])
+    assert not any(n.startswith(("mix.", "gate.")) for n in names["add"])
+
+
+def test_cross_attention_follows_the_formula_and_gated_fusion_mixes_by_the_gate():
+    torch.manual_seed(1)
+    block = CrossModalBlock(8, 1, "gated").eval()
+    with torch.no_grad():
+        block.ffn[-1].weight.zero_()  # drop the FFN residual so h is the fusion output alone
+        block.ffn[-1].bias.zero_()
+    x, y = torch.randn(1, 3, 8), torch.randn(1, 5, 8)
+    h, alpha = block(x, y)
+    q, k, v = block.q(block.norm_x(x)), block.k(block.norm_y(y)), block.v(block.norm_y(y))
+    e = q @ k.transpose(1, 2) / (8 ** 0.5)  # e_ij
+    expected_alpha = e.softmax(-1)
+    assert torch.allclose(alpha[:, 0], expected_alpha, atol=1e-6)
+    h_y = block.out(expected_alpha @ v)  # v_i = sum_j alpha_ij y_j, projected
+    gate = torch.sigmoid(block.gate(torch.cat([x, h_y], -1)))
+    assert torch.allclose(h, gate * x + (1 - gate) * h_y, atol=1e-5)
+
+
+def test_audio_tokens_join_the_fusion_and_change_the_result():
+    torch.manual_seed(0)
+    cfg = tiny_config(use_audio=True)
+    model = FusionModel(cfg).eval()
+    batch = _batch(cfg, audio=True)
+    with torch.no_grad():
+        with_audio = model.encode(batch["images"], batch["texts"], batch["audio"])
+        other = model.encode(batch["images"], batch["texts"], batch["audio"].flip(1) * 3.0)
+        without = model.encode(batch["images"], batch["texts"])
+    a_tokens = model.audio(batch["audio"]).shape[1]
+    assert a_tokens >= 1
+    assert with_audio.attention.shape[2] == cfg.max_text_tokens + a_tokens
+    assert without.attention.shape[2] == cfg.max_text_tokens
+    assert not torch.allclose(with_audio.heat_logits, other.heat_logits)
+    loss, _ = model(batch)
+    loss.backward()
+    assert model.audio.body[0].weight.grad is not None
+
+
+def test_log_mel_puts_a_tone_in_the_right_band():
+    from mm_robot.model.encoders import LogMel
+    mel = LogMel(16000, 400, 160, 40)
+    t = torch.arange(16000) / 16000.0
+    low = mel(torch.sin(2 * torch.pi * 300.0 * t)[None])  # (1, 40, frames)
+    high = mel(torch.sin(2 * torch.pi * 4000.0 * t)[None])
+    assert low.shape == (1, 40, 101)
+    assert int(low.mean(-1).argmax()) < int(high.mean(-1).argmax())
+
+
+@pytest.mark.parametrize("vision", ["cnn", "vit"])
+def test_overfits_one_batch(vision):
+    torch.manual_seed(0)
+    cfg = tiny_config(vision_encoder=vision, freeze_text=False, d_model=32, vit_layers=1)
+    model = FusionModel(cfg)
+    batch = _batch(cfg)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    first = None
+    for _ in range(150):
+        loss, logs = model(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        first = first if first is not None else logs["loss"]
+    model.eval()
+    with torch.no_grad():
+        out = model.encode(batch["images"], batch["texts"])
+    assert logs["loss"] < 0.2 * first
+    assert (out.action_logits.argmax(1) == batch["actions"]).all()
+    assert ((out.presence > 0.5).float() == batch["present"]).all()
+    assert (box_iou(out.box[:2], batch["boxes"][:2]) > 0.5).all()
+
+
+def test_contrastive_stage_aligns_regions_with_their_text():
+    torch.manual_seed(0)
+    cfg = tiny_config(freeze_text=False)
+    model = FusionModel(cfg)
+    batch = _batch(cfg)
+    batch["present"] = torch.ones(B)
+    batch["boxes"] = torch.tensor([[0.0, 0.0, 0.5, 0.5], [0.5, 0.0, 1.0, 0.5], [0.0, 0.5, 0.5, 1.0], [0.5, 0.5, 1.0, 1.0]])
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss, logs = model(batch, stage="contrastive")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(logs["loss_contrastive"])
+    assert set(logs) == {"loss_contrastive", "loss"}
+    assert losses[-1] < 0.3 * losses[0]
+    with pytest.raises(ValueError):
+        model(batch, stage="nonsense")
+
+
+@pytest.mark.parametrize("fusion", ["concat", "add", "gated"])
+def test_save_then_load_gives_identical_outputs(tmp_path, fusion):
+    torch.manual_seed(0)
+    cfg = tiny_config(fusion=fusion, use_audio=True)
+    model = FusionModel(cfg).eval()
+    batch = _batch(cfg, audio=True)
+    with torch.no_grad():
+        model(batch)  # BatchNorm running stats stay (eval); just exercise the path
+        ref = model.encode(batch["images"], batch["texts"], batch["audio"])
+    model.save_pretrained(tmp_path / "ck")
+    files = sorted(p.name for p in (tmp_path / "ck").iterdir())
+    assert files == ["README.md", "config.json", "model.safetensors"]
+    assert json.loads((tmp_path / "ck" / "config.json").read_text())["fusion"] == fusion
+    loaded = FusionModel.from_pretrained(tmp_path / "ck")
+    with torch.no_grad():
+        got = loaded.encode(batch["images"], batch["texts"], batch["audio"])
+    assert torch.equal(got.heat_logits, ref.heat_logits)
+    assert torch.equal(got.velocity, ref.velocity)
+
+
+def test_loading_refuses_a_checkpoint_of_another_shape(tmp_path):
+    FusionModel(tiny_config(d_model=32)).save_pretrained(tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["d_model"] = 16
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RuntimeError):
+        FusionModel.from_pretrained(tmp_path / "ck")

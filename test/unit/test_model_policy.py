@@ -1,0 +1,94 @@
+"""The "fusion" policy: the Policy contract, pixels and bearings, per-command text caching."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mm_robot.core.records import Action, Command, Decision, Frame, Grounding, Observation, PolicyOutput
+from mm_robot.core.steering import bearing_of
+from mm_robot.model import FusionModel, tiny_config
+from mm_robot.model.policy import FusionPolicy, load_fusion_policy
+from mm_robot.policies import make_policy
+from mm_robot.policies.base import Policy
+
+
+@pytest.fixture()
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    FusionModel(tiny_config(hfov=1.2)).save_pretrained(tmp_path / "ck")
+    return tmp_path / "ck"
+
+
+def _obs(text, width=160, height=120, now=2.0):
+    image = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    command = Command(text, 1.0) if text is not None else None
+    return Observation(Frame(image, stamp=1.9, frame_id="cam"), command, now=now)
+
+
+def test_policy_registry_builds_the_fusion_policy_from_a_checkpoint(checkpoint):
+    policy = make_policy("fusion", checkpoint=str(checkpoint))
+    assert isinstance(policy, FusionPolicy)
+    assert isinstance(policy, Policy)
+    assert policy.name == "fusion"
+
+
+def test_output_contract_boxes_in_pixels_and_bearing_from_the_box(checkpoint):
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
+    out = policy.select_action(_obs("go to the red ball"))
+    assert isinstance(out, PolicyOutput)
+    g, d = out.grounding, out.decision
+    assert isinstance(g, Grounding) and isinstance(d, Decision)
+    assert g.phrase == "red ball" and g.frame_id == "cam" and g.stamp == 1.9
+    assert g.image_size == (160, 120)
+    assert g.target is not None and g.candidates[0] == g.target
+    x0, y0, x1, y1 = g.target.box
+    assert 0 <= x0 <= x1 <= 160 and 0 <= y0 <= y1 <= 120
+    assert all(isinstance(v, int) for v in g.target.box)
+    assert g.target.bearing == pytest.approx(bearing_of((x0 + x1) / 2, 160, 1.2))
+    assert 0.0 <= g.presence <= 1.0 and g.target.score == pytest.approx(g.presence)
+    assert d.action.value in policy.model.config.actions
+    assert 0.0 <= d.confidence <= 1.0 and d.policy == "fusion" and d.stamp == 2.0
+    assert d.latency_ms > 0 and math.isfinite(d.linear) and math.isfinite(d.angular)
+    if not d.action.moves:
+        assert d.linear == 0.0 and d.angular == 0.0
+    g.to_json(), d.to_json()  # serialisable
+
+
+def test_presence_threshold_decides_not_in_view(checkpoint):
+    out = load_fusion_policy(checkpoint, presence_threshold=1.01).select_action(_obs("go to the red ball"))
+    assert out.grounding.target is None
+    assert out.grounding.candidates and out.grounding.presence < 1.01
+
+
+def test_no_command_is_idle_and_stop_words_stop_without_running_the_model(checkpoint):
+    policy = load_fusion_policy(checkpoint)
+    calls = []
+    policy.model.vision.register_forward_hook(lambda *_: calls.append(1))
+    idle = policy.select_action(_obs(None))
+    assert idle.decision.action == Action.IDLE and idle.grounding is None
+    stop = policy.select_action(_obs("please stop now"))
+    assert stop.decision.action == Action.STOP and stop.decision.linear == 0.0 and stop.decision.angular == 0.0
+    assert calls == []
+    policy.select_action(_obs("go to the red ball"))
+    assert calls == [1]
+
+
+def test_text_is_encoded_once_per_command(checkpoint):
+    policy = load_fusion_policy(checkpoint)
+    calls = []
+    policy.model.text.register_forward_hook(lambda *_: calls.append(1))
+    for _ in range(3):
+        policy.select_action(_obs("go to the red ball"))
+    assert len(calls) == 1
+    policy.select_action(_obs("find the blue box"))
+    assert len(calls) == 2
+    policy.reset()
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no fusion checkpoint"):
+        load_fusion_policy(tmp_path / "nothing")
