@@ -1,0 +1,35 @@
+"""MuJoCo simulation: world, scenarios, success criteria and the oracle expert. No rclpy.
+
+Public API (see docs/simulation.md)::
+
+    from mm_robot.sim import World, SceneSpec, ObjectSpec, Pose2D, load_scenario, run_episode
+    scenario = load_scenario("scenarios/public/goto_d2_0.yaml")
+    with World(scenario.scene) as world:
+        world.step(0.3, 0.0, 0.1)            # v m/s, ω rad/s, dt s (lockstep)
+        view = world.render()                # view.rgb (H, W, 3) uint8, view.boxes {name: Box}
+        truth = world.ground_truth(view)     # distances, bearings, clearances, boxes, contacts
+    result, samples = run_episode(scenario)  # oracle expert, judged by the scenario's criteria
+
+MuJoCo is imported when a :class:`World` is made, so scenario and criteria code works
+without it.
+"""
+
+from .camera import Box, camera_info, intrinsics
+from .criteria import EpisodeResult, Judge, Sample, evaluate, sample_from_truth
+from .episode import Tick, oracle_factory, run_episode
+from .generate import public_suite, random_scene
+from .kinematics import BaseLimits
+from .oracle import OracleConfig, OracleExpert
+from .scenario import (Criteria, Scenario, ScenarioError, TimedCommand, load_scenario, load_suite,
+                       scenario_from_dict)
+from .spec import CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec
+from .truth import GroundTruth, ObjectTruth
+from .world import StepInfo, View, World
+
+__all__ = [
+    "BaseLimits", "Box", "CameraSpec", "Criteria", "EpisodeResult", "GroundTruth", "Judge", "ObjectSpec",
+    "ObjectTruth", "OracleConfig", "OracleExpert", "Pose2D", "Randomisation", "Sample", "Scenario",
+    "ScenarioError", "SceneSpec", "StepInfo", "Tick", "TimedCommand", "View", "World", "camera_info",
+    "evaluate", "intrinsics", "load_scenario", "load_suite", "oracle_factory", "public_suite",
+    "random_scene", "run_episode", "sample_from_truth", "scenario_from_dict",
+]
