@@ -1,0 +1,178 @@
+"""The sim node's logic without ROS: one world, one scenario, command playback, judging and
+outputs. ``mm_robot/nodes/sim_node.py`` only moves messages in and out of a
+:class:`SimSession`.
+
+Per tick (``1 / rate_hz`` s of sim time): :meth:`SimSession.advance` steps the world with
+the latest ``cmd_vel`` (zero once it is older than ``cmd_vel_timeout``), returns the
+scenario commands that fell due, renders the camera, and feeds the judge; the node
+publishes the results. :meth:`SimSession.finish` writes result JSON, video and trajectory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..core.config import setting, validate
+from .criteria import EpisodeResult, Judge, Sample, sample_from_truth
+from .generate import random_scene
+from .recording import VideoRecorder, draw_grounding, plot_trajectory, write_result
+from .scenario import Scenario, TimedCommand, load_scenario
+from .truth import GroundTruth
+from .world import View, World
+
+
+@dataclass(frozen=True)
+class SimNodeConfig:
+    scenario: str = setting("", "Scenario YAML to run (docs/scenarios.md); empty = a random scene from "
+                            "'seed' with no command timeline.", read_only=True)
+    seed: int = setting(0, "Seed of the random scene when no scenario is given.", low=0, high=2 ** 31 - 1,
+                        read_only=True)
+    mode: str = setting("realtime", "'realtime': step on a wall-clock timer; 'lockstep': step only once "
+                        "a decision for the latest frame arrived (or lockstep_timeout passed).",
+                        choices=("realtime", "lockstep"), read_only=True)
+    rate_hz: float = setting(15.0, "Camera frames and sim steps per second of sim time.", low=1.0, high=100.0,
+                             read_only=True)
+    real_time_factor: float = setting(1.0, "Realtime mode: sim seconds per wall second.", low=0.05, high=20.0)
+    cmd_vel_stamped: bool = setting(False, "Subscribe to geometry_msgs/TwistStamped instead of Twist.",
+                                    read_only=True)
+    cmd_vel_timeout: float = setting(0.5, "The base stops when cmd_vel is older than this (s of sim time).",
+                                     low=0.05, high=5.0)
+    lockstep_timeout: float = setting(2.0, "Lockstep: wall seconds to wait for a decision before stepping "
+                                      "anyway.", low=0.01, high=60.0)
+    output_dir: str = setting("runs/sim", "Directory for result.json, the camera video and trajectory.png "
+                              "(a sub-directory per scenario); empty = write nothing.", read_only=True)
+    video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
+    exit_on_done: bool = setting(True, "Exit once the scenario's outcome is decided.", read_only=True)
+    frame_id: str = setting("camera", "frame_id of images and camera info.", read_only=True)
+
+
+@dataclass(frozen=True)
+class Advance:
+    """One tick's results. ``view.rgb``: (H, W, 3) uint8; ``commands``: scenario commands to
+    publish now; ``done``: the judge has decided (or the time limit passed)."""
+
+    time: float
+    view: View
+    truth: GroundTruth
+    commands: tuple[TimedCommand, ...]
+    done: bool
+
+
+class SimSession:
+    """A world plus the bookkeeping of one run."""
+
+    def __init__(self, config: SimNodeConfig, scenario: Optional[Scenario] = None) -> None:
+        self.config = validate(config)
+        if scenario is None and config.scenario:
+            scenario = load_scenario(config.scenario)
+        self.scenario = scenario
+        scene = scenario.scene if scenario else random_scene(config.seed)[0]
+        self.name = scenario.name if scenario else f"random_{config.seed}"
+        self.world = World(scene)
+        self.dt = 1.0 / config.rate_hz
+        self.judge = Judge(scenario) if scenario else None
+        self.samples: list[Sample] = []
+        self.command = (0.0, 0.0)
+        self.command_time = -math.inf
+        self.invalid_cmd_vel = 0
+        self.action: Optional[str] = None
+        self.decision_stamp = -math.inf
+        self.grounding: Optional[dict] = None
+        self.ticks = 0
+        self._played_until = -1.0
+        self.result: Optional[EpisodeResult] = None
+        self.outputs: dict[str, str] = {}
+        self._finished = False
+        self._started_wall = time.monotonic()
+        out = Path(config.output_dir) / self.name if config.output_dir else None
+        self.out_dir = out
+        self.recorder = (VideoRecorder(out / f"camera.{config.video}", config.rate_hz)
+                         if out is not None and config.video != "none" else None)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def on_cmd_vel(self, linear: float, angular: float) -> bool:
+        """Latest velocity command; a non-finite one is counted and stops the base."""
+        if not (math.isfinite(linear) and math.isfinite(angular)):
+            self.invalid_cmd_vel += 1
+            self.command, self.command_time = (0.0, 0.0), self.world.time
+            return False
+        self.command, self.command_time = (float(linear), float(angular)), self.world.time
+        return True
+
+    def on_decision(self, data: dict) -> None:
+        """A ``decision`` JSON (Decision.to_json): its action is what the robot reports."""
+        action = data.get("action")
+        if isinstance(action, str):
+            self.action = action
+        stamp = data.get("stamp")
+        if isinstance(stamp, (int, float)) and math.isfinite(stamp):
+            self.decision_stamp = max(self.decision_stamp, float(stamp))
+
+    def on_grounding(self, data: dict) -> None:
+        self.grounding = data
+
+    def decided_on(self, stamp: float) -> bool:
+        """Has a decision for the frame stamped ``stamp`` (or later) arrived?"""
+        return self.decision_stamp >= stamp - 1e-6
+
+    # -- ticking --------------------------------------------------------------------------
+    @property
+    def base_command(self) -> tuple[float, float]:
+        """What the base executes now: the latest cmd_vel unless it is stale."""
+        if self.world.time - self.command_time > self.config.cmd_vel_timeout:
+            return (0.0, 0.0)
+        return self.command
+
+    def advance(self) -> Advance:
+        """Step (except on the first tick), play due commands, render, judge."""
+        if self.ticks > 0:
+            self.world.step(*self.base_command, self.dt)
+        self.ticks += 1
+        now = self.world.time
+        due: tuple[TimedCommand, ...] = ()
+        if self.scenario is not None:
+            due = tuple(self.scenario.commands_between(self._played_until, now + 1e-9))
+        self._played_until = now + 1e-9
+        view = self.world.render()
+        truth = self.world.ground_truth(view)
+        if self.judge is not None:
+            sample = sample_from_truth(truth, self.scenario.criteria, self.action)
+            self.judge.add(sample)
+        else:
+            sample = Sample(now, truth.robot.x, truth.robot.y, truth.robot.yaw, truth.linear, truth.angular,
+                            truth.touching, {}, self.action)
+        self.samples.append(sample)
+        if self.recorder is not None:
+            caption = f"t={now:5.1f}s {self.action or '-'} v={truth.linear:+.2f} w={truth.angular:+.2f}"
+            self.recorder.add(draw_grounding(view.rgb, self.grounding, caption))
+        done = self.judge.done() if self.judge is not None else False
+        return Advance(now, view, truth, due, done)
+
+    # -- the end --------------------------------------------------------------------------
+    def finish(self) -> Optional[EpisodeResult]:
+        """Judge, write the outputs (once), close the world. Returns the result (None without
+        a scenario)."""
+        if self._finished:
+            return self.result
+        self._finished = True
+        if self.judge is not None and self.judge.samples:
+            self.result = self.judge.result()
+        if self.recorder is not None:
+            path = self.recorder.close()
+            if path is not None:
+                self.outputs["video"] = str(path)
+        if self.out_dir is not None and self.samples:
+            targets = self.scenario.criteria.targets if self.scenario else ()
+            self.outputs["trajectory"] = str(plot_trajectory(self.world.scene, self.samples,
+                                                             self.out_dir / "trajectory.png", self.result,
+                                                             targets, title=self.name))
+            if self.result is not None:
+                extra = {"mode": self.config.mode, "wall_s": round(time.monotonic() - self._started_wall, 2),
+                         "invalid_cmd_vel": self.invalid_cmd_vel, "outputs": dict(self.outputs)}
+                self.outputs["result"] = str(write_result(self.result, self.out_dir / "result.json", extra))
+        self.world.close()
+        return self.result
