@@ -10,7 +10,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "mm_robot"
-NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_node"]
+NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node"]
 
 setup(
     name=PACKAGE,

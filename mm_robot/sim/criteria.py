@@ -7,8 +7,8 @@ and take :meth:`Judge.result`. Rules per ``expect`` (docs/scenarios.md):
 * ``reach`` — at the end the robot is stationary, within ``reach_distance`` (clearance) of
   one of ``targets`` and facing it (|bearing| ≤ ``facing_tolerance``), having settled there
   before ``time_limit``.
-* ``stop`` — after the last stop command the robot is stationary within ``stop_within`` s
-  and stays stationary to the end.
+* ``stop`` — the robot was moving before the last stop command, is stationary within
+  ``stop_within`` s after it, and stays stationary to the end.
 * ``not_found`` — the policy reports ``not_found`` before ``time_limit`` and the robot is
   stationary at the end.
 * always, with ``avoid_contact`` — the robot never touches a non-target object or a wall.
@@ -92,6 +92,7 @@ class Judge:
         self._reported: Optional[str] = None
         self._not_found_time: Optional[float] = None
         self._moved_after_stop = False
+        self._moved_before_stop = False
         self._stop_settled: Optional[float] = None
         self._last_command = scenario.timeline[-1].t
 
@@ -119,6 +120,8 @@ class Judge:
             if s.action == "not_found" and self._not_found_time is None:
                 self._not_found_time = s.t
         stop_t = self.scenario.stop_time
+        if stop_t is not None and s.t < stop_t and not still:
+            self._moved_before_stop = True
         if stop_t is not None and s.t >= stop_t:
             if still and self._stop_settled is None:
                 self._stop_settled = s.t
@@ -172,6 +175,8 @@ class Judge:
                 reasons.append(f"did not settle before the time limit {c.time_limit:.0f} s")
         elif c.expect == "stop":
             stop_t = sc.stop_time
+            if not self._moved_before_stop:
+                reasons.append("never moved before the stop command (nothing was stopped)")
             if self._stop_settled is None or self._stop_settled > stop_t + c.stop_within:
                 reasons.append(f"not stationary within {c.stop_within:.1f} s of the stop command")
             if self._moved_after_stop:

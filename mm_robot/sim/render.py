@@ -5,17 +5,20 @@ context in a GL context costs ~0.25 s (shader compilation). Data generation buil
 per scene, so here every world in a process shares one GL context per frame size and only
 the cheap per-model :class:`mujoco.MjrContext` (~10 ms) is made per world.
 
-Threading: a GL context is current on one thread at a time. Render from one thread (the
-sim node uses a single-threaded executor).
+Threading: a GL context can be current on one thread at a time, so every use takes a
+process-wide lock, makes the context current and releases it afterwards; any thread may
+render (an executor's worker, the main thread), one at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
 
 _LOCK = threading.Lock()
+_RENDER_LOCK = threading.RLock()
 _CONTEXTS: dict[tuple[int, int], object] = {}
 
 
@@ -27,6 +30,19 @@ def _shared_context(mujoco, width: int, height: int):
         return _CONTEXTS[key]
 
 
+@contextlib.contextmanager
+def _current(gl):
+    """Hold the render lock with ``gl`` current on this thread; release it afterwards (EGL)."""
+    with _RENDER_LOCK:
+        scope = getattr(gl, "as_current", None)
+        if scope is None:  # backends without it (GLFW, OSMesa) do not bind contexts exclusively
+            gl.make_current()
+            yield
+        else:
+            with scope():
+                yield
+
+
 class OffscreenRenderer:
     """Renders ``camera`` of ``model``. ``rgb``: (H, W, 3) uint8; ``segment``: (H, W) int32
     geom ids, -1 where no geom (sky)."""
@@ -36,9 +52,9 @@ class OffscreenRenderer:
         self.model = model
         self.width, self.height = width, height
         self._gl = _shared_context(mujoco, width, height)
-        self._gl.make_current()
-        self._ctx = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_100.value)
-        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._ctx)
+        with _current(self._gl):
+            self._ctx = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_100.value)
+            mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._ctx)
         self._scene = mujoco.MjvScene(model, max_geom)
         self._option = mujoco.MjvOption()
         self._camera = mujoco.MjvCamera()
@@ -49,10 +65,13 @@ class OffscreenRenderer:
 
     def render(self, data, camera_id: int, segmentation: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """(rgb, geom-id image or None). Both are fresh arrays, top row first."""
-        mj = self._mj
         if self._ctx is None:
             raise RuntimeError("renderer is closed")
-        self._gl.make_current()
+        with _current(self._gl):
+            return self._render(data, camera_id, segmentation)
+
+    def _render(self, data, camera_id: int, segmentation: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        mj = self._mj
         mj.mjr_setBuffer(mj.mjtFramebuffer.mjFB_OFFSCREEN.value, self._ctx)
         self._camera.fixedcamid = camera_id
         mj.mjv_updateScene(self.model, data, self._option, None, self._camera,
@@ -85,6 +104,6 @@ class OffscreenRenderer:
 
     def close(self) -> None:
         if self._ctx is not None:
-            self._gl.make_current()
-            self._ctx.free()
+            with _current(self._gl):
+                self._ctx.free()
             self._ctx = None

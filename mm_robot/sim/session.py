@@ -47,7 +47,7 @@ class SimNodeConfig:
                               "(a sub-directory per scenario); empty = write nothing.", read_only=True)
     video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
     exit_on_done: bool = setting(True, "Exit once the scenario's outcome is decided.", read_only=True)
-    frame_id: str = setting("camera", "frame_id of images and camera info.", read_only=True)
+    frame_id: str = setting("camera_optical_frame", "frame_id of images and camera info.", read_only=True)
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,10 @@ class SimSession:
         self._finished = True
         if self.judge is not None and self.judge.samples:
             self.result = self.judge.result()
+            if not self.judge.done():
+                self.result.success = False
+                self.result.reasons.append(f"run ended at t={self.world.time:.1f}s, before the outcome "
+                                           "was decided")
         if self.recorder is not None:
             path = self.recorder.close()
             if path is not None:

@@ -77,6 +77,9 @@ def test_stop_rule_requires_stopping_in_time_and_staying_stopped():
     samples[70] = Sample(7.0, 0.8, 0, 0, 0.3, 0.0)  # creeps forward again
     again = evaluate(scenario("stop", timeline), samples)
     assert not again.success and "moved again" in " ".join(again.reasons)
+    idle = [Sample(t, 0, 0, 0, 0.0, 0.0) for t in TIMES]
+    lazy = evaluate(scenario("stop", timeline), idle)
+    assert not lazy.success and "never moved" in lazy.reasons[0]
 
 
 def test_not_found_requires_the_report():
