@@ -1,0 +1,151 @@
+"""Data generation: splits mean what they say, determinism by seed, resume, batches and flips."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from mm_robot.core.records import Action
+from mm_robot.training.datagen import datagen_main, generate
+from mm_robot.training.dataset import load_split, make_batch, read_index, read_shard
+from mm_robot.training.painter import paint_scene
+from mm_robot.training.scenes import (HELD_OUT_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_SYNONYMS,
+                                      TRAIN_TEMPLATES, expert_label, sample_spec)
+
+COUNTS = {"train": 60, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ds")
+    generate(root, COUNTS, seed=3, source="painter", shard_size=40, height=48, width=64, progress=False)
+    return root
+
+
+def test_index_lists_every_split_with_its_count(dataset):
+    index = read_index(dataset)
+    assert index["counts"] == COUNTS
+    assert index["image_size"] == [48, 64] and index["source"] == "painter"
+    assert [e["file"] for e in index["splits"]["train"]] == ["train-00000.npz", "train-00001.npz"]
+    data = load_split(dataset, "train")
+    assert data.images.shape == (60, 48, 64, 3) and data.images.dtype == np.uint8
+    assert ((data.boxes >= 0) & (data.boxes <= 1)).all()
+    assert set(data.actions) <= {a.value for a in Action}
+    present = data.present > 0.5
+    assert (data.boxes[present, 2] > data.boxes[present, 0]).all()
+    assert (data.boxes[~present] == 0).all()
+
+
+def test_same_seed_same_data_and_rerun_resumes(dataset, tmp_path):
+    generate(tmp_path, {"train": 40}, seed=3, source="painter", shard_size=40, height=48, width=64, progress=False)
+    a = read_shard(dataset / "train-00000.npz")
+    b = read_shard(tmp_path / "train-00000.npz")
+    assert np.array_equal(a["image"], b["image"]) and list(a["text"]) == list(b["text"])
+    stamp = (tmp_path / "train-00000.npz").stat().st_mtime_ns
+    generate(tmp_path, {"train": 80}, seed=3, source="painter", shard_size=40, height=48, width=64, progress=False)
+    assert (tmp_path / "train-00000.npz").stat().st_mtime_ns == stamp  # kept, not remade
+    assert read_index(tmp_path)["counts"] == {"train": 80}
+    with pytest.raises(ValueError, match="other settings"):
+        generate(tmp_path, {"train": 40}, seed=4, source="painter", shard_size=40, height=48, width=64, progress=False)
+
+
+def test_other_seed_other_data(dataset, tmp_path):
+    generate(tmp_path, {"train": 40}, seed=5, source="painter", shard_size=40, height=48, width=64, progress=False)
+    assert not np.array_equal(read_shard(dataset / "train-00000.npz")["image"],
+                              read_shard(tmp_path / "train-00000.npz")["image"])
+
+
+def test_held_out_combos_only_in_the_unseen_split(dataset):
+    held = {f"{c} {s}" for c, s in HELD_OUT_COMBOS}
+    for split in ("train", "seen", "paraphrase", "distractors", "lighting"):
+        assert not held & set(load_split(dataset, split).labels)
+    unseen = load_split(dataset, "unseen_combo")
+    assert set(unseen.labels) <= held and unseen.labels
+    rng = random.Random(0)
+    for _ in range(300):
+        spec = sample_spec(rng, "train")
+        assert not HELD_OUT_COMBOS & set(spec.distractors)
+
+
+def test_paraphrases_use_held_out_wording_and_distractor_split_is_crowded():
+    rng = random.Random(1)
+    train_words = {w for ws in TRAIN_SYNONYMS.values() for w in ws}
+    held_words = {w for ws in HELD_OUT_SYNONYMS.values() for w in ws}
+    assert not train_words & held_words
+    train_prefixes = {t.split("{")[0] for t in TRAIN_TEMPLATES}
+    for _ in range(100):
+        para = sample_spec(rng, "paraphrase")
+        assert para.kind == "goto"
+        assert any(para.text.startswith(t.split("{")[0]) for t in PARAPHRASE_TEMPLATES)
+        assert not set(para.text.replace("?", "").split()) & train_words
+        assert 5 <= sample_spec(rng, "distractors").n_distractors <= 8
+        assert sample_spec(rng, "train").n_distractors <= 3
+    assert not any(t.split("{")[0] in train_prefixes for t in PARAPHRASE_TEMPLATES if t.split("{")[0])
+
+
+def test_expert_labels_follow_steering():
+    rng = random.Random(2)
+    spec = sample_spec(rng, "paraphrase")
+    w, h, hfov = 128, 96, 1.047
+    assert expert_label(spec, None, w, h, hfov)[0] == Action.SEARCH
+    assert expert_label(spec, (0, 40, 20, 60), w, h, hfov)[0] == Action.TURN_LEFT
+    assert expert_label(spec, (108, 40, 128, 60), w, h, hfov)[0] == Action.TURN_RIGHT
+    forward = expert_label(spec, (60, 40, 68, 60), w, h, hfov)
+    assert forward[0] == Action.FORWARD and forward[1] > 0
+    assert expert_label(spec, (40, 10, 88, 90), w, h, hfov)[0] == Action.ARRIVED
+
+
+def test_painted_box_covers_the_target_colour():
+    rng = random.Random(4)
+    for _ in range(30):
+        spec = sample_spec(rng, "seen")
+        if spec.kind != "goto" or not spec.target_in_view or spec.distractors:
+            continue
+        image, box = paint_scene(spec, rng, 96, 128)
+        assert box is not None
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        inside = image[y0:y1, x0:x1].reshape(-1, 3).astype(float)
+        outside = np.concatenate([image[:, :max(x0, 1)].reshape(-1, 3), image[:, x1:].reshape(-1, 3)]).astype(float)
+        # The named object is inside the box, so its pixels differ from the surroundings.
+        assert np.abs(inside.mean(0) - outside.mean(0)).sum() > 5
+
+
+def test_flip_mirrors_boxes_turns_and_angular_velocity(dataset):
+    data = load_split(dataset, "train")
+    actions = ("idle", "forward", "turn_left", "turn_right", "search", "arrived", "stop")
+    idx = np.arange(len(data))
+    plain = make_batch(data, idx, actions, {})
+    flipped = make_batch(data, idx, actions, {}, flip=np.ones(len(data), dtype=bool))
+    assert np.allclose(flipped["images"].numpy(), plain["images"].numpy()[..., ::-1])
+    present = plain["present"].numpy() > 0.5
+    assert np.allclose(flipped["boxes"][present, 0], 1 - plain["boxes"][present, 2])
+    assert np.allclose(flipped["velocity"][:, 1], -plain["velocity"][:, 1])
+    swap = {2: 3, 3: 2}
+    assert [swap.get(int(a), int(a)) for a in plain["actions"]] == [int(a) for a in flipped["actions"]]
+
+
+def test_datagen_main_reports_counts(tmp_path, capsys):
+    assert datagen_main(["--out", str(tmp_path / "d"), "--train", "10", "--eval", "5", "--splits", "train,seen",
+                         "--source", "painter", "--height", "32", "--width", "48", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["counts"] == {"train": 10, "seen": 5}
+
+
+def test_sim_source_labels_come_from_the_rendered_boxes():
+    from mm_robot.training import sim_source
+    if not sim_source.available():
+        pytest.skip("mm_robot.sim (MuJoCo) not importable")
+    try:
+        samples = list(sim_source.sim_samples(random.Random(0), "seen", 6, 48, 64, views_per_scene=3,
+                                              camera=(128, 96)))
+    except Exception as exc:  # noqa: BLE001 - no GL context on this machine
+        pytest.skip(f"MuJoCo cannot render here: {exc}")
+    assert len(samples) == 6
+    for spec, image, box in samples:
+        assert image.shape == (48, 64, 3) and image.dtype == np.uint8
+        assert spec.target_in_view == (box is not None)
+        if box is not None:
+            assert 0 <= box[0] < box[2] <= 64 and 0 <= box[1] < box[3] <= 48

@@ -1,0 +1,107 @@
+"""Trainer: both stages, outputs, resume, evaluation reports, and a 2-process DDP run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mm_robot.model import FusionModel
+from mm_robot.training.datagen import generate
+from mm_robot.training.evaluate import evaluate_main
+from mm_robot.training.trainer import build_parser, load_optimizer, save_optimizer, train, train_main
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["--preset", "tiny", "--batch-size", "8", "--log-every", "2", "--eval-every", "4", "--ckpt-every", "3",
+        "--val-samples", "10", "--eval-limit", "10", "--warmup", "1"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    generate(root, {"train": 40, "seen": 10, "lighting": 10}, seed=0, source="painter", shard_size=40,
+             height=32, width=48, progress=False)
+    return root
+
+
+def test_two_stage_run_writes_metrics_plot_checkpoint_and_model(data, tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--data", str(data), "--out", str(out), "--stage1-steps", "2", "--stage2-steps", "4",
+                       "--eval-splits", "seen,lighting", *TINY]) == 0
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["stage"] for r in rows] == ["contrastive", "multitask", "multitask"]
+    assert rows[0]["loss_contrastive"] and not rows[0]["loss_heatmap"]
+    assert rows[-1]["val_grounding_acc"] != ""
+    assert (out / "metrics.png").stat().st_size > 1000
+    assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 6
+    model_dir = out / "model"
+    assert {"config.json", "model.safetensors", "README.md", "eval.json", "eval.md"} <= {p.name for p in model_dir.iterdir()}
+    assert set(json.loads((model_dir / "eval.json").read_text())) == {"seen", "lighting"}
+    assert "## Evaluation" in (model_dir / "README.md").read_text()
+    FusionModel.from_pretrained(model_dir)
+
+
+def test_resumed_run_matches_an_uninterrupted_one(data, tmp_path):
+    common = ["--data", str(data), "--stage1-steps", "1", "--stage2-steps", "5", "--eval-splits", "", *TINY]
+    train(build_parser().parse_args([*common, "--out", str(tmp_path / "full")]))
+    # Interrupted after 3 steps (the checkpoint interval), then resumed.
+    train(build_parser().parse_args([*common, "--out", str(tmp_path / "part"), "--stage2-steps", "5",
+                                     "--max-minutes", "0.0000001"]))
+    state = json.loads((tmp_path / "part" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 1
+    train(build_parser().parse_args([*common, "--out", str(tmp_path / "part"), "--resume"]))
+    a = FusionModel.from_pretrained(tmp_path / "full" / "model").state_dict()
+    b = FusionModel.from_pretrained(tmp_path / "part" / "model").state_dict()
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), atol=1e-5), key
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "part" / "metrics.csv").open())]
+    assert steps == sorted(set(steps))
+
+
+def test_optimizer_state_round_trips_without_pickle(tmp_path):
+    param = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([param], lr=0.1)
+    param.sum().backward()
+    opt.step()
+    save_optimizer(opt, tmp_path / "opt")
+    fresh = torch.optim.AdamW([param], lr=0.5)
+    load_optimizer(fresh, tmp_path / "opt")
+    assert torch.equal(fresh.state[param]["exp_avg"], opt.state[param]["exp_avg"])
+    assert fresh.param_groups[0]["lr"] == 0.1
+
+
+def test_evaluate_main_writes_json_and_markdown(data, tmp_path):
+    model_dir = tmp_path / "m"
+    from mm_robot.model import tiny_config
+    FusionModel(tiny_config()).save_pretrained(model_dir)
+    assert evaluate_main(["--checkpoint", str(model_dir), "--data", str(data), "--splits", "seen,lighting",
+                          "--out", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["seen"]["n"] == 10
+    for split in report.values():
+        assert 0.0 <= split["action_acc"] <= 1.0
+    assert "| lighting |" in (tmp_path / "r.md").read_text()
+
+
+def test_ddp_two_processes_train_the_same_model(data, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    with socket.socket() as sock:  # a free port for the rendezvous (torchrun does not accept 0)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(port),
+           "-m", "mm_robot.training.trainer", "--data", str(data), "--out", str(out), "--stage1-steps", "1",
+           "--stage2-steps", "2", "--eval-splits", "", *TINY]
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["steps"] == 3
+    FusionModel.from_pretrained(out / "model")
