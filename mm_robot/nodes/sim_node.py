@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 
+import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
@@ -174,7 +175,8 @@ class SimNode(Node):
             self.get_logger().info(f"{result.scenario}: {verdict} at t={result.time:.1f}s; "
                                    f"outputs {self.session.outputs}")
         if self.config.exit_on_done:
-            raise SystemExit(0)
+            # Ends run_node's spin loop; it then destroys the node and exits with code 0.
+            rclpy.try_shutdown(context=self.context)
 
     def _health(self) -> Health:
         s = self.session

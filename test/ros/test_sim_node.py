@@ -1,0 +1,227 @@
+"""sim_node with real DDS: scenario playback, lockstep pacing, sensors, odometry, clock,
+result/video/trajectory outputs, TwistStamped input and clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+
+import pytest
+import rclpy
+import yaml
+from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from mm_robot.ros import qos
+from mm_robot.ros.graph import NodeSpec
+
+from .harness import start_graph
+
+pytestmark = pytest.mark.ros
+pytest.importorskip("mujoco")
+
+SCENARIO = {
+    "schema": "mm_robot/scenario/1", "name": "ros_goto",
+    "scene": {"arena_size": 6, "robot": {"x": 0, "y": 0, "yaw": 0},
+              "randomise": {"seed": 4},
+              "objects": [{"name": "ball", "colour": "red", "shape": "ball", "x": 1.7, "y": 0.3},
+                          {"name": "box", "colour": "blue", "shape": "box", "x": 1.2, "y": -1.3}]},
+    "timeline": [{"t": 0.3, "text": "go to the red ball"}],
+    "criteria": {"expect": "reach", "targets": ["ball"], "time_limit": 25},
+}
+
+
+class SimProbe:
+    """Test-side node. With ``drive=True`` it plays the policy: steers toward the red ball from
+    sim/ground_truth and answers every frame with a decision stamped with that frame's time."""
+
+    def __init__(self, domain_id: int, drive: bool, stamped: bool = False) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = rclpy.create_node("sim_probe", context=self.context)
+        self.lock = threading.Lock()
+        self.images, self.infos, self.odoms, self.clocks, self.commands, self.truths = [], [], [], [], [], []
+        self.drive = drive
+        n = self.node
+        n.create_subscription(Image, "camera/image_raw", lambda m: self._add(self.images, m), qos.SENSOR)
+        n.create_subscription(CameraInfo, "camera/camera_info", lambda m: self._add(self.infos, m), qos.SENSOR)
+        n.create_subscription(Odometry, "odom", lambda m: self._add(self.odoms, m), qos.RELIABLE)
+        n.create_subscription(Clock, "/clock", lambda m: self._add(self.clocks, m), qos.RELIABLE)
+        n.create_subscription(String, "command", lambda m: self._add(self.commands, m.data), qos.RELIABLE)
+        n.create_subscription(String, "sim/ground_truth", self._on_truth, qos.RELIABLE)
+        self.cmd_pub = n.create_publisher(TwistStamped if stamped else Twist, "cmd_vel", qos.COMMAND_VELOCITY)
+        self.decision_pub = n.create_publisher(String, "decision", qos.RELIABLE)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(n)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if not self.context.ok():
+                    return
+
+    def _add(self, bucket: list, item) -> None:
+        with self.lock:
+            bucket.append(item)
+
+    def _on_truth(self, msg: String) -> None:
+        truth = json.loads(msg.data)
+        self._add(self.truths, truth)
+        if not self.drive:
+            return
+        linear = angular = 0.0
+        action = "idle"
+        if self.commands:
+            ball = next(o for o in truth["objects"] if o["label"] == "red ball")
+            bearing, gap = ball["bearing"], ball["clearance"]
+            if gap <= 0.45 and abs(bearing) < 0.15:
+                action = "arrived"
+            else:
+                angular = max(-1.0, min(1.0, 2.0 * bearing))
+                linear = 0.3 if abs(bearing) < 0.3 and gap > 0.45 else 0.0
+                action = "forward" if linear else "turn"
+        twist = Twist()
+        twist.linear.x, twist.angular.z = linear, angular
+        self.cmd_pub.publish(twist)
+        self.decision_pub.publish(String(data=json.dumps({"action": action, "stamp": truth["time"]})))
+
+    def send(self, linear: float, angular: float) -> None:
+        msg = TwistStamped()
+        msg.twist.linear.x, msg.twist.angular.z = linear, angular
+        self.cmd_pub.publish(msg)
+
+    def count(self, bucket: list) -> int:
+        with self.lock:
+            return len(bucket)
+
+    def wait_for(self, predicate, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if predicate():
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self.thread.join(timeout=2)
+
+
+def wait_exit(process, timeout: float):
+    try:
+        return process.wait(timeout=timeout)
+    except Exception:
+        return None
+
+
+def test_lockstep_run_reaches_the_ball_and_writes_the_outputs(domain_id, tmp_path):
+    scenario = tmp_path / "ros_goto.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO))
+    out = tmp_path / "out"
+    probe = SimProbe(domain_id, drive=True)
+    supervisor = start_graph([NodeSpec("sim_node", "sim_node", {
+        "scenario": str(scenario), "mode": "lockstep", "rate_hz": 10.0, "output_dir": str(out),
+        "video": "gif", "lockstep_timeout": 5.0})])
+    try:
+        process = supervisor.running[0].process
+        code = wait_exit(process, 90.0)
+        assert code == 0, f"sim_node did not finish the scenario (exit {code})"
+    finally:
+        supervisor.stop()
+        probe.close()
+    result = json.loads((out / "ros_goto" / "result.json").read_text())
+    assert result["success"], result["reasons"]
+    assert result["mode"] == "lockstep" and result["reported"] == "arrived"
+    assert result["final_distance"] <= 0.8 and result["collisions"] == 0
+    assert (out / "ros_goto" / "camera.gif").stat().st_size > 1000
+    assert (out / "ros_goto" / "trajectory.png").stat().st_size > 1000
+    # The timeline was played once, at its time, on `command`.
+    assert probe.commands == ["go to the red ball"]
+    # Sensors: sized and calibrated like the scenario camera, stamped with sim time.
+    image, info = probe.images[-1], probe.infos[-1]
+    assert (image.width, image.height, image.encoding) == (320, 240, "rgb8")
+    assert info.k[0] == pytest.approx(160.0 / math.tan(math.radians(30.0)), rel=1e-6)
+    stamps = [c.clock.sec + c.clock.nanosec * 1e-9 for c in probe.clocks]
+    assert stamps == sorted(stamps) and stamps[-1] > 2.0
+    # One ground-truth message per 0.1 s step of sim time, none skipped.
+    times = [t["time"] for t in probe.truths]
+    assert all(b - a == pytest.approx(0.1, abs=1e-6) for a, b in zip(times, times[1:]))
+    # Odometry starts at the origin of the odom frame and follows the drive toward +x.
+    assert probe.odoms[0].pose.pose.position.x == pytest.approx(0.0, abs=1e-6)
+    assert probe.odoms[-1].pose.pose.position.x > 0.5
+
+
+def test_realtime_twist_stamped_moves_the_robot_and_sigint_writes_the_trajectory(domain_id, tmp_path):
+    out = tmp_path / "out"
+    probe = SimProbe(domain_id, drive=False, stamped=True)
+    supervisor = start_graph([NodeSpec("sim_node", "sim_node", {
+        "seed": 3, "mode": "realtime", "cmd_vel_stamped": True, "output_dir": str(out), "video": "none"})])
+    try:
+        assert probe.wait_for(lambda: len(probe.odoms) > 5, 30.0), "no odometry from sim_node"
+        still = probe.odoms[-1].pose.pose.position.x
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            probe.send(0.3, 0.0)
+            time.sleep(0.05)
+        assert probe.wait_for(lambda: probe.odoms[-1].pose.pose.position.x > still + 0.15, 5.0), \
+            "TwistStamped cmd_vel did not move the robot"
+        # cmd_vel goes stale: the base stops by itself (0.5 s timeout) and stays put.
+        time.sleep(1.5)
+        with probe.lock:
+            x_then = probe.odoms[-1].pose.pose.position.x
+        time.sleep(0.6)
+        with probe.lock:
+            assert probe.odoms[-1].pose.pose.position.x == pytest.approx(x_then, abs=1e-6)
+            assert probe.odoms[-1].twist.twist.linear.x == 0.0
+        process = supervisor.running[0].process
+        process.send_signal(signal.SIGINT)
+        assert wait_exit(process, 15.0) is not None, "sim_node ignored SIGINT"
+    finally:
+        supervisor.stop()
+        probe.close()
+    assert (out / "random_3" / "trajectory.png").stat().st_size > 1000
+    assert not (out / "random_3" / "result.json").exists()  # no scenario, nothing to judge
+
+
+def test_lockstep_waits_for_decisions(domain_id, tmp_path):
+    """Nobody answers: each step waits lockstep_timeout (0.4 s) of wall time, so sim time
+    advances far slower than the 10 Hz it would in real time."""
+    scenario = tmp_path / "ros_goto.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO))
+    probe = SimProbe(domain_id, drive=False)
+    supervisor = start_graph([NodeSpec("sim_node", "sim_node", {
+        "scenario": str(scenario), "mode": "lockstep", "rate_hz": 10.0, "lockstep_timeout": 0.4,
+        "output_dir": ""})])
+    try:
+        assert probe.wait_for(lambda: len(probe.truths) >= 1, 30.0), "no ground truth from sim_node"
+        first = probe.count(probe.truths)
+        time.sleep(2.0)
+        steps = probe.count(probe.truths) - first
+        assert 2 <= steps <= 7, f"{steps} steps in 2 s: not paced by lockstep_timeout"
+    finally:
+        supervisor.stop()
+        probe.close()
+
+
+def test_bad_scenario_is_a_configuration_error(domain_id, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(dict(SCENARIO, criteria={"expect": "reach", "time_limit": 10})))
+    supervisor = start_graph([NodeSpec("sim_node", "sim_node", {"scenario": str(bad)})])
+    try:
+        assert wait_exit(supervisor.running[0].process, 30.0) == 2
+    finally:
+        supervisor.stop()
