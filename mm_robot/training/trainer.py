@@ -59,6 +59,19 @@ def build_config(args: argparse.Namespace) -> FusionConfig:
     return cfg.replace(**changes) if changes else cfg
 
 
+def photometric(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Random brightness (x0.6-1.5), mild per-channel tint (+-8 %), gamma (0.8-1.25) and noise
+    on a (B, 3, H, W) batch in [0, 1]; keeps colour names recognisable."""
+    b = images.shape[0]
+    gain = torch.from_numpy(rng.uniform(0.6, 1.5, (b, 1, 1, 1)).astype(np.float32))
+    tint = torch.from_numpy(rng.uniform(0.92, 1.08, (b, 3, 1, 1)).astype(np.float32))
+    gamma = torch.from_numpy(rng.uniform(0.8, 1.25, (b, 1, 1, 1)).astype(np.float32))
+    noise = torch.from_numpy(rng.uniform(0.0, 0.03, (b, 1, 1, 1)).astype(np.float32))
+    out = (images * gain * tint).clamp(0.0, 1.0) ** gamma
+    out = out + noise * torch.from_numpy(rng.standard_normal(images.shape).astype(np.float32))
+    return out.clamp(0.0, 1.0)
+
+
 def lr_at(step: int, args: argparse.Namespace) -> tuple[str, float]:
     """Stage and learning rate at global ``step``: linear warm-up, cosine decay, per stage."""
     if step < args.stage1_steps:
@@ -211,6 +224,8 @@ def train(args: argparse.Namespace) -> dict:
         idx = rng.integers(0, len(data), size=args.batch_size)
         flip = rng.random(args.batch_size) < 0.5 if args.flip else None
         batch = make_batch(data, idx, config.actions, label_ids, flip)
+        if args.photometric:
+            batch["images"] = photometric(batch["images"], rng)
         batch = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
         loss, logs = runner(batch, stage=stage)
         optimizer.zero_grad(set_to_none=True)
@@ -283,7 +298,8 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         "",
         "## Training", "",
         f"- stage 1 (contrastive region↔text): {args.stage1_steps} steps; stage 2 (multi-task): {args.stage2_steps} steps; "
-        f"batch {args.batch_size}, AdamW lr {args.lr}, flip augmentation {bool(args.flip)}",
+        f"batch {args.batch_size}, AdamW lr {args.lr}, flip augmentation {bool(args.flip)}, "
+        f"photometric augmentation {bool(args.photometric)} (brightness x0.6-1.5, tint +-8 %, gamma 0.8-1.25, noise)",
         f"- steps run: {summary['steps']} of {summary['planned_steps']}; wall time {summary['wall_seconds']} s on "
         f"{summary['threads']} CPU thread(s) x {summary['world_size']} process(es)",
         "",
@@ -309,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--no-photometric", dest="photometric", action="store_false",
+                   help="turn off brightness / tint / gamma / noise augmentation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")

@@ -37,3 +37,12 @@ def test_bad_settings_fail_at_construction(change):
 def test_unknown_keys_are_refused():
     with pytest.raises(ValueError, match="unknown"):
         FusionConfig.from_dict({**FusionConfig().to_dict(), "fusoin": "add"})
+
+
+def test_model_and_training_never_import_rclpy():
+    import subprocess
+    import sys
+    code = ("import sys, mm_robot.model, mm_robot.model.policy, mm_robot.training.trainer, "
+            "mm_robot.training.datagen, mm_robot.training.evaluate; "
+            "sys.exit(1 if any(m == 'rclpy' or m.startswith('rclpy.') for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -79,3 +79,19 @@ def test_bundled_minilm_is_the_default_text_tower():
     cos = torch.nn.functional.cosine_similarity
     # A paraphrase is closer than an unrelated sentence: the real weights were loaded.
     assert cos(pooled[0], pooled[1], dim=0) > cos(pooled[0], pooled[2], dim=0)
+
+
+def test_hf_vit_tower_loads_from_a_directory(tmp_path):
+    from transformers import ViTConfig, ViTModel
+    torch.manual_seed(0)
+    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=64), add_pooling_layer=False).save_pretrained(tmp_path / "vit")
+    model = FusionModel(tiny_config(vision_encoder="hf_vit", vision_pretrained=str(tmp_path / "vit")))
+    assert model.vision.out_dim == 32
+    out = model.encode(torch.rand(1, 3, 32, 48), ["go to the red ball"])
+    assert out.grid == (4, 4)
+    loss, _ = model({"images": torch.rand(2, 3, 32, 48), "texts": ["red ball", "stop"],
+                     "boxes": torch.tensor([[0.1, 0.1, 0.5, 0.5], [0, 0, 0, 0]]), "present": torch.tensor([1.0, 0.0]),
+                     "actions": torch.tensor([1, 6]), "velocity": torch.zeros(2, 2), "label_ids": torch.tensor([0, 1])})
+    loss.backward()
+    assert model.vision.model.embeddings.patch_embeddings.projection.weight.grad is not None  # not frozen

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduce the bundled checkpoint mm_robot/resources/checkpoints/fusion_default.
+#
+#   scripts/train_default.sh [WORK_DIR]      (default WORK_DIR: /tmp/mm_robot_default)
+#
+# 1. renders the dataset with the MuJoCo world (seed 0; ~25 min on one core),
+# 2. trains on one CPU thread (stage 1 contrastive, stage 2 multi-task; ~25 min),
+# 3. evaluates on the held-out splits and copies the model (safetensors + config + card)
+#    into the package. Every step resumes if re-run.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${1:-/tmp/mm_robot_default}"
+PY="${PYTHON:-python}"
+export HF_HUB_OFFLINE=1 MUJOCO_GL="${MUJOCO_GL:-egl}" OMP_NUM_THREADS=1
+cd "$HERE"
+nice -n 10 "$PY" -c "import sys; from mm_robot.training import datagen_main; sys.exit(datagen_main(sys.argv[1:]))" \
+  --out "$WORK/data" --source sim --train 24000 --eval 600 --seed 0 --no-progress
+nice -n 10 "$PY" -c "import sys; from mm_robot.training import train_main; sys.exit(train_main(sys.argv[1:]))" \
+  --data "$WORK/data" --out "$WORK/run" --stage1-steps "${STAGE1:-200}" --stage2-steps "${STAGE2:-2400}" \
+  --batch-size 48 --lr 2e-3 --threads 1 --log-every 50 --eval-every 400 --ckpt-every 200 \
+  --max-minutes "${MAX_MINUTES:-40}" --resume
+DEST="$HERE/mm_robot/resources/checkpoints/fusion_default"
+mkdir -p "$DEST"
+cp "$WORK/run/model/"{config.json,model.safetensors,README.md,eval.json,eval.md,metrics.json} "$DEST/"
+cp "$WORK/run/metrics.csv" "$WORK/run/metrics.png" "$DEST/"
+"$PY" scripts/bench_model.py --checkpoint "$DEST" --json "$DEST/bench.json"
