@@ -93,6 +93,8 @@ def check_command(raw: str | bytes, limits: InputLimits) -> str:
         encoded = raw.encode("utf-8")
     except UnicodeEncodeError:
         raise InputError("command_utf8", "command contains unpaired surrogates (not UTF-8)") from None
+    if "\ufffd" in raw:  # rclpy decodes invalid UTF-8 with replacement characters
+        raise InputError("command_utf8", "command is not valid UTF-8 (replacement characters)")
     if len(encoded) > limits.max_command_bytes:
         raise InputError("command_length", f"command of {len(encoded)} B exceeds "
                          f"{limits.max_command_bytes} B")

@@ -30,16 +30,19 @@ def node_command(spec: NodeSpec, options: GraphOptions) -> list[str]:
 
 class Supervisor:
     def __init__(self, specs: list[NodeSpec], options: GraphOptions, log: Callable[[str], None] = print,
-                 env: Optional[dict] = None):
+                 env: Optional[dict] = None, output=None):
+        """``output``: a file for the nodes' stdout and stderr (default: inherit)."""
         self.specs = specs
         self.options = options
         self.log = log
         self.env = dict(os.environ if env is None else env)
         self.running: list[Running] = []
+        self.output = output
 
     def start(self) -> None:
         for spec in self.specs:
             process = subprocess.Popen(node_command(spec, self.options), env=self.env,
+                                       stdout=self.output, stderr=self.output,
                                        start_new_session=True)  # our signals, not the terminal's
             self.running.append(Running(spec, process))
             self.log(f"started {spec.name} (pid {process.pid})")

@@ -96,10 +96,16 @@ class SyntheticScene:
             u = self.width / 2.0 - self.focal * math.tan(bearing)
             v = self.height / 2.0 + self.focal * self.camera_height / forward
             s = self.focal * obj.radius / forward
-            box = (int(max(0, u - s)), int(max(0, v - 2 * s)), int(min(self.width, u + s)), int(min(self.height, v)))
+            half_width = s * HALF_WIDTH[obj.shape]
+            box = (int(max(0, u - half_width)), int(max(0, v - 2 * s)), int(min(self.width, u + half_width)),
+                   int(min(self.height, v)))
             if box[2] > box[0] and box[3] > box[1]:
                 out[obj.label] = box
         return out
+
+
+# Drawn half-width of each shape as a fraction of its half-height.
+HALF_WIDTH = {"ball": 1.0, "box": 1.0, "cylinder": 0.7, "cone": 1.0, "capsule": 0.5}
 
 
 def draw_shape(image: np.ndarray, shape: str, cx: float, cy: float, half: float,
@@ -118,14 +124,14 @@ def draw_shape(image: np.ndarray, shape: str, cx: float, cy: float, half: float,
         cv2.rectangle(image, (c[0] - h, c[1] - h), (c[0] + h, c[1] + h), rgb, -1)
         cv2.rectangle(image, (c[0] + h // 2, c[1] - h), (c[0] + h, c[1] + h), dark, -1)
     elif shape == "cylinder":
-        w = max(1, int(h * 0.7))
+        w = max(1, int(h * HALF_WIDTH["cylinder"]))
         cv2.rectangle(image, (c[0] - w, c[1] - h + w // 3), (c[0] + w, c[1] + h), rgb, -1)
         cv2.ellipse(image, (c[0], c[1] - h + w // 3), (w, max(1, w // 3)), 0, 0, 360, dark, -1)
     elif shape == "cone":
         points = np.array([[c[0], c[1] - h], [c[0] - h, c[1] + h], [c[0] + h, c[1] + h]], np.int32)
         cv2.fillPoly(image, [points], rgb, cv2.LINE_AA)
     elif shape == "capsule":
-        w = max(1, int(h * 0.5))
+        w = max(1, int(h * HALF_WIDTH["capsule"]))
         cv2.rectangle(image, (c[0] - w, c[1] - h + w), (c[0] + w, c[1] + h - w), rgb, -1)
         cv2.circle(image, (c[0], c[1] - h + w), w, rgb, -1, cv2.LINE_AA)
         cv2.circle(image, (c[0], c[1] + h - w), w, rgb, -1, cv2.LINE_AA)

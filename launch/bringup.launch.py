@@ -1,0 +1,46 @@
+"""Bring up the mm_robot graph: ``ros2 launch mm_robot bringup.launch.py [arg:=value ...]``.
+
+The nodes, their parameters and start order come from mm_robot.ros.graph, the
+same description ``mm-robot up`` runs on machines without ros2 launch.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from mm_robot.ros.graph import PACKAGE, GraphOptions, bringup_graph, default_params_file
+
+ARGUMENTS = {
+    "namespace": ("", "Namespace for every node (one per robot)."),
+    "use_sim_time": ("false", "Use /clock (simulation)."),
+    "camera": ("synthetic", "'synthetic', a device index, a video file, a stream URL, or 'sim'."),
+    "policy": ("baseline", "'baseline' or 'fusion'."),
+    "checkpoint": ("", "Fusion checkpoint directory; empty = the shipped default."),
+    "microphone": ("false", "Start microphone_node."),
+    "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
+}
+
+
+def _true(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _nodes(context):
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    options = GraphOptions(namespace=value["namespace"], use_sim_time=_true(value["use_sim_time"]),
+                           camera=value["camera"], policy=value["policy"], checkpoint=value["checkpoint"],
+                           microphone=_true(value["microphone"]),
+                           params_file=value["params_file"] or str(default_params_file()))
+    return [
+        Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=options.namespace,
+             parameters=[options.params_file, dict(spec.parameters, use_sim_time=options.use_sim_time)],
+             remappings=list(spec.remappings), output="screen", emulate_tty=True)
+        for spec in bringup_graph(options)
+    ]
+
+
+def generate_launch_description() -> LaunchDescription:
+    declared = [DeclareLaunchArgument(name, default_value=default, description=description)
+                for name, (default, description) in ARGUMENTS.items()]
+    return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])

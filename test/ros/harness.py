@@ -1,0 +1,118 @@
+"""Real nodes in child processes, and a probe node in the test process, on an isolated domain."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from std_msgs.msg import Bool, String
+
+from mm_robot.ros import qos
+from mm_robot.ros.graph import GraphOptions, NodeSpec
+from mm_robot.ros.supervisor import Supervisor
+
+
+@dataclass
+class Sample:
+    time: float
+    linear: float
+    angular: float
+
+
+@dataclass
+class Probe:
+    """A test-side node: records cmd_vel, decisions and diagnostics; publishes commands and e-stops."""
+
+    domain_id: int
+    cmd_vel: list[Sample] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)
+    diagnostics: dict[str, list] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=self.domain_id)
+        self.node = rclpy.create_node("test_probe", context=self.context)
+        self.lock = threading.RLock()
+        self.node.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
+        self.node.create_subscription(String, "decision", self._on_decision, qos.RELIABLE)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
+        self.command_pub = self.node.create_publisher(String, "command", qos.RELIABLE)
+        self.estop_pub = self.node.create_publisher(Bool, "estop", qos.LATCHED)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if not self.context.ok():
+                    return
+
+    def _on_cmd_vel(self, msg: Twist) -> None:
+        with self.lock:
+            self.cmd_vel.append(Sample(time.monotonic(), msg.linear.x, msg.angular.z))
+
+    def _on_decision(self, msg: String) -> None:
+        with self.lock:
+            self.decisions.append(json.loads(msg.data))
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        with self.lock:
+            for status in msg.status:
+                values = {kv.key: kv.value for kv in status.values}
+                self.diagnostics.setdefault(status.name.split("/")[-1], []).append(
+                    (time.monotonic(), status.level[0] if isinstance(status.level, bytes) else status.level,
+                     status.message, values))
+
+    def say(self, text: str) -> float:
+        self.command_pub.publish(String(data=text))
+        return time.monotonic()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if predicate():
+                    return True
+            time.sleep(0.02)
+        with self.lock:
+            return predicate()
+
+    def samples_since(self, t: float) -> list[Sample]:
+        with self.lock:
+            return [s for s in self.cmd_vel if s.time >= t]
+
+    def first_zero_after(self, t: float, timeout: float) -> Optional[float]:
+        """Seconds from ``t`` to the first zero cmd_vel, after which all samples stay zero."""
+        self.wait_for(lambda: any(s.time >= t and s.linear == 0 == s.angular for s in self.cmd_vel), timeout)
+        for s in self.samples_since(t):
+            if s.linear == 0 == s.angular:
+                return s.time - t
+        return None
+
+    def latest_diagnostic(self, node: str):
+        with self.lock:
+            entries = self.diagnostics.get(node)
+            return entries[-1] if entries else None
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._thread.join(timeout=2)
+
+
+def start_graph(specs: list[NodeSpec], options: GraphOptions = GraphOptions(), output=None) -> Supervisor:
+    supervisor = Supervisor(specs, options, log=lambda _: None, output=output)
+    supervisor.start()
+    return supervisor

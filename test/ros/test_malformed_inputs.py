@@ -1,0 +1,116 @@
+"""Malformed input on every subscribed topic: counted, logged (throttled), dropped; the node lives
+and the robot does not move (R6-R9, R16). Then valid input still works."""
+
+import time
+
+import numpy as np
+import pytest
+from rclpy.serialization import serialize_message
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from mm_robot.core.records import AudioChunk, Frame
+from mm_robot.ros import qos
+from mm_robot.ros.conversions import audio_info_json, chunk_to_audio, frame_to_image
+from mm_robot.ros.graph import NodeSpec
+from mm_robot.ros.time import to_stamp
+from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
+
+from .harness import Probe, start_graph
+
+pytestmark = pytest.mark.ros
+
+
+def now(probe) -> float:
+    return probe.node.get_clock().now().nanoseconds * 1e-9
+
+
+def image(probe, **fields) -> Image:
+    msg = frame_to_image(Frame(np.zeros((24, 32, 3), np.uint8), now(probe)))
+    for key, value in fields.items():
+        setattr(msg, key, value)
+    return msg
+
+
+def test_malformed_messages_on_every_input(domain_id, tmp_path):
+    log_path = tmp_path / "nodes.log"
+    with open(log_path, "w") as log:
+        supervisor = start_graph([NodeSpec("safety_controller_node", "safety_controller_node"),
+                                  NodeSpec("fusion_node", "fusion_node", {"use_audio": True})], output=log)
+        probe = Probe(domain_id)
+        try:
+            run_fuzz(probe, supervisor, log_path)
+        finally:
+            probe.close()
+            supervisor.stop()
+
+
+def run_fuzz(probe, supervisor, log_path):
+    node = probe.node
+    image_pub = node.create_publisher(Image, "camera/image_raw", qos.SENSOR_PUB)
+    audio_pub = node.create_publisher(Image, "audio/raw", qos.SENSOR_PUB)
+    info_pub = node.create_publisher(String, "audio/info", qos.LATCHED)
+    assert probe.wait_for(lambda: image_pub.get_subscription_count() > 0
+                          and probe.command_pub.get_subscription_count() >= 2
+                          and probe.latest_diagnostic("fusion_node") is not None, 30.0)
+    probe.say("go to the red ball")
+
+    # Images: 1000 with an unknown encoding in about a second, then the other malformations.
+    burst_start = time.monotonic()
+    for _ in range(1000):
+        image_pub.publish(image(probe, encoding="yuv422_weird"))
+        time.sleep(0.0008)
+    burst_end = time.monotonic()
+    for bad in (image(probe, step=10), image(probe, width=0, height=0, step=0, data=b""),
+                image(probe, data=bytes(7)), image(probe, height=5000, step=96)):
+        image_pub.publish(bad)
+        time.sleep(0.1)  # depth-1 best-effort subscription: give each its turn
+
+    # Audio: NaN samples and an odd byte count.
+    assert probe.wait_for(lambda: info_pub.get_subscription_count() > 0, 10.0)
+    info_pub.publish(String(data=audio_info_json(16000, 1, "f32", 1600, "mic")))
+    time.sleep(1.0)
+    nan = chunk_to_audio(AudioChunk(np.full((1600, 1), np.nan, np.float32), 16000, now(probe)))
+    odd = chunk_to_audio(AudioChunk(np.zeros((1600, 1), np.float32), 16000, now(probe)))
+    odd.data = bytes(6401)
+    for msg in (nan, odd, nan):
+        audio_pub.publish(msg)
+        time.sleep(0.1)
+
+    # Commands: invalid UTF-8 (raw CDR bytes) and 1 MB of text.
+    raw = bytearray(serialize_message(String(data="go to the red ball")))
+    raw[8:10] = b"\xff\xfe"
+    probe.command_pub.publish(bytes(raw))
+    probe.command_pub.publish(String(data="x" * 1_000_000))
+
+    # A 100 MB image last (best effort may drop it whole; if it arrives it is refused by size).
+    huge = Image(height=10_000, width=10_000, encoding="mono8", step=10_000)
+    huge.header.stamp = to_stamp(now(probe))
+    huge.data = bytes(100_000_000)
+    image_pub.publish(huge)
+
+    def counts():
+        entry = probe.latest_diagnostic("fusion_node")
+        return entry[3] if entry else {}
+
+    expected = ["errors.image.encoding", "errors.image.layout", "errors.image.size",
+                "errors.audio.audio_nonfinite", "errors.audio.audio_layout",
+                "errors.command.command_utf8", "errors.command.command_length"]
+    assert probe.wait_for(lambda: all(k in counts() for k in expected), 10.0), (counts(), log_path.read_text()[-3000:])
+    assert int(counts()["errors.image.encoding"]) >= 100  # best effort, depth 1: many are dropped
+    assert all(r.process.poll() is None for r in supervisor.running), "a node died"
+    assert all(s.linear == 0 == s.angular for s in probe.cmd_vel), "malformed input caused motion"
+
+    # R16: the burst of 1000 bad images logged at most twice.
+    lines = [line for line in log_path.read_text().splitlines() if "[image.encoding]" in line]
+    assert 1 <= len(lines) <= 2 + int(time.monotonic() - burst_end) + int(burst_end - burst_start), lines
+
+    # The node still works: a valid frame with the ball gives a grounded decision.
+    scene = SyntheticScene(parse_scene("red ball 2 0"))
+    probe.say("go to the red ball")
+    start = len(probe.decisions)
+    for _ in range(30):
+        image_pub.publish(frame_to_image(Frame(scene.render(), now(probe))))
+        time.sleep(1 / 15)
+    assert probe.wait_for(lambda: any(d["action"] in ("forward", "arrived", "turn_left", "turn_right")
+                                      for d in probe.decisions[start:]), 5.0)
