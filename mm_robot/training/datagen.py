@@ -56,12 +56,13 @@ def generate_shard(task: dict) -> dict:
             for _ in range(task["count"]):
                 spec = sample_spec(rng, task["split"])
                 image, box = paint_scene(spec, rng, h, w)
-                yield spec, image, box
+                yield spec, image, box, None
         samples = painted()
     rows: dict[str, list] = {k: [] for k in ("image", "text", "label", "box", "present", "action",
                                              "velocity", "kind", "n_distractors")}
-    for spec, image, box in samples:
-        action, linear, angular = expert_label(spec, box, w, h, hfov)
+    for spec, image, box, label in samples:
+        # The simulator's oracle labels sim samples; painted ones get the steering expert.
+        action, linear, angular = label if label is not None else expert_label(spec, box, w, h, hfov)
         rows["image"].append(image)
         rows["text"].append(spec.text)
         rows["label"].append(" ".join(spec.target) if spec.kind == "goto" and spec.target else "")

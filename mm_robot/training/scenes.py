@@ -40,7 +40,7 @@ TRAIN_TEMPLATES = (
     "go to the {c} {s}", "move to the {c} {s}", "drive to the {c} {s}", "find the {c} {s}",
     "go towards the {c} {s}", "navigate to the {c} {s}", "head to the {c} {s}",
     "approach the {c} {s}", "{c} {s}", "take me to the {c} {s}", "please go to the {c} {s}",
-    "look for the {c} {s}", "can you find the {c} {s}", "get close to the {c} {s}",
+    "look for the {c} {s}", "could you find the {c} {s}", "get close to the {c} {s}",
 )
 PARAPHRASE_TEMPLATES = (
     "could you head over to that {c} {s}", "i want you next to the {c} {s}",
@@ -49,8 +49,9 @@ PARAPHRASE_TEMPLATES = (
 )
 STOP_TEXTS = ("stop", "stop now", "halt", "freeze", "please stop", "wait", "stop moving",
               "abort", "hold on", "don't move", "emergency stop", "cancel that")
+# No "can" anywhere: it is a cylinder word for the command parser (and the oracle that uses it).
 UNKNOWN_TEXTS = ("hello", "what time is it", "how are you", "tell me a joke", "thank you",
-                 "good morning robot", "what can you do", "nice weather today", "never mind",
+                 "good morning robot", "what are you doing", "nice weather today", "never mind",
                  "who made you", "sing a song", "ok")
 
 

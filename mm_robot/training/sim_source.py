@@ -2,8 +2,10 @@
 
 One scene (a compiled World, ~0.3 s to build) serves ``views_per_scene`` samples taken
 from random robot poses (~10 ms a view at 320x240), each with its own command; the
-label comes from the segmentation boxes, so "not in view" means the camera really
-does not see the named object.
+label comes from the segmentation boxes and the simulator's oracle expert (``mm_robot.sim.oracle``, fresh
+for every view, so its decision depends on that frame's ground truth only): "not in view"
+means the oracle does not see the named object (>= its ``min_pixels``), and the action
+and (v, omega) are what the oracle would command there.
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ def _place_objects(rng: random.Random, combos: list[tuple[str, str]], near_bias:
 
 def sim_samples(rng: random.Random, split: str, count: int, height: int, width: int,
                 views_per_scene: int = 16, camera: tuple[int, int] = (320, 240),
-                hfov: float = math.radians(60.0)) -> Iterator[tuple[SampleSpec, np.ndarray, Optional[tuple]]]:
-    """Yield ``count`` (spec, image (height, width, 3) uint8, pixel box or None) samples of ``split``."""
+                hfov: float = math.radians(60.0)) -> Iterator[tuple]:
+    """Yield ``count`` (spec, image (height, width, 3) uint8, pixel box or None, (action, v, omega))
+    samples of ``split``; the box is in output pixels, the label the oracle's."""
+    from ..core.records import Command
+    from ..sim.oracle import OracleExpert
     from ..sim.spec import CameraSpec, Pose2D, Randomisation, SceneSpec
     from ..sim.world import World
 
@@ -81,18 +86,20 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
                 if kind == "goto":
                     named = target if rng.random() < 0.85 else rng.choice([c for c in pool if c not in combos] or pool)
                 text = command_text(rng, split, kind, named)
+                truth = world.ground_truth(view)
+                oracle = OracleExpert(truth=lambda: truth, camera=scene.camera)
+                decision = oracle.act(truth, Command(text, 0.0))
                 box = None
-                if named is not None:
-                    for obj in objects:
-                        if (obj.colour, obj.shape) == named and obj.name in view.boxes:
-                            b = view.boxes[obj.name]
-                            sx, sy = width / camera[0], height / camera[1]
-                            box = (b.x_min * sx, b.y_min * sy, b.x_max * sx, b.y_max * sy)
+                target_box = decision.grounding.target.box if decision.grounding and decision.grounding.target else None
+                if named is not None and target_box is not None:
+                    sx, sy = width / camera[0], height / camera[1]
+                    box = (target_box[0] * sx, target_box[1] * sy, target_box[2] * sx, target_box[3] * sy)
+                label = (decision.decision.action, decision.decision.linear, decision.decision.angular)
                 image = cv2.resize(view.rgb, (width, height), interpolation=cv2.INTER_AREA)
                 image = relight(image, rng, split == "lighting")
                 spec = SampleSpec(split, kind, text, named, box is not None, tuple(others), len(others),
                                   split == "lighting")
                 made += 1
-                yield spec, image, box
+                yield spec, image, box, label
         finally:
             world.close()
