@@ -1,4 +1,6 @@
-"""Real nodes in child processes, and a probe node in the test process, on an isolated domain."""
+"""A probe node for tests and benchmarks: records cmd_vel, decisions and diagnostics with
+monotonic receive times, and publishes commands and e-stops. It spins in its own thread and
+context, so it can sit beside nodes started by :class:`~mm_robot.ros.supervisor.Supervisor`."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import Bool, String
 
-from mm_robot.ros import qos
-from mm_robot.ros.graph import GraphOptions, NodeSpec
-from mm_robot.ros.supervisor import Supervisor
+from . import qos
+from .graph import GraphOptions, NodeSpec
+from .supervisor import Supervisor
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Sample:
 
 @dataclass
 class Probe:
-    """A test-side node: records cmd_vel, decisions and diagnostics; publishes commands and e-stops."""
+    """Call :meth:`close` when done."""
 
     domain_id: int
     cmd_vel: list[Sample] = field(default_factory=list)

@@ -12,7 +12,7 @@ import pytest
 
 from mm_robot.ros.graph import GraphOptions, NodeSpec
 
-from .harness import Probe, start_graph
+from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros
 

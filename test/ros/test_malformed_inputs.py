@@ -16,7 +16,7 @@ from mm_robot.ros.graph import NodeSpec
 from mm_robot.ros.time import to_stamp
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
 
-from .harness import Probe, start_graph
+from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros
 

@@ -9,7 +9,7 @@ from rcl_interfaces.srv import GetParameters, SetParameters
 
 from mm_robot.ros.graph import NodeSpec
 
-from .harness import Probe, start_graph
+from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros
 

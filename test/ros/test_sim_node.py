@@ -23,7 +23,7 @@ from std_msgs.msg import String
 from mm_robot.ros import qos
 from mm_robot.ros.graph import NodeSpec
 
-from .harness import start_graph
+from mm_robot.ros.probe import start_graph
 
 pytestmark = pytest.mark.ros
 pytest.importorskip("mujoco")
@@ -207,7 +207,9 @@ def test_lockstep_waits_for_decisions(domain_id, tmp_path):
         "scenario": str(scenario), "mode": "lockstep", "rate_hz": 10.0, "lockstep_timeout": 0.4,
         "output_dir": ""})])
     try:
-        assert probe.wait_for(lambda: len(probe.truths) >= 1, 30.0), "no ground truth from sim_node"
+        process = supervisor.running[0].process
+        assert probe.wait_for(lambda: len(probe.truths) >= 1, 30.0), \
+            f"no ground truth from sim_node (exit code {process.poll()})"
         first = probe.count(probe.truths)
         time.sleep(2.0)
         steps = probe.count(probe.truths) - first
