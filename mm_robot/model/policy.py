@@ -154,7 +154,7 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
     threads = kw.pop("num_threads", None)
     if threads:
         torch.set_num_threads(int(threads))
-    path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT  # "" (a ROS parameter default) too
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"no fusion checkpoint at {path} (expected config.json there); "
