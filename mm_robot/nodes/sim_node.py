@@ -5,7 +5,7 @@ Publishes ``camera/image_raw`` + ``camera/camera_info`` (sensor QoS), ``odom``, 
 (Twist, or TwistStamped by parameter), ``decision`` (for what the robot reports, and
 lockstep pacing) and ``perception/grounding`` (video overlay). All logic lives in
 :class:`mm_robot.sim.session.SimSession`; at the end it writes result.json, the camera video
-and trajectory.png. Run the rest of the graph with ``use_sim_time:=true``.
+and trajectory.png. Run the graph with ``use_sim_time:=true``.
 
 The sim node is the clock, so its own timer runs on the steady clock. All callbacks share
 the node's default (mutually exclusive) callback group: the session is never used by two
@@ -44,8 +44,8 @@ MAX_JSON_BYTES = 1 << 20
 class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("sim_node")
-        if self.get_parameter("use_sim_time").value:
-            raise ConfigError("sim_node: use_sim_time must be false (the simulator is the clock)")
+        # The simulator is the clock: its step timer runs on the steady clock whatever
+        # use_sim_time says (with use_sim_time the node clock follows its own /clock).
         self.config: SimNodeConfig = declare_config(self, SimNodeConfig)
         watch_config(self, SimNodeConfig, lambda: self.config, self._apply)
         try:
@@ -70,6 +70,8 @@ class SimNode(Node):
         start = self.session.world.scene.robot
         self._origin = (start.x, start.y, start.yaw)
         self._waiting_since = None
+        self._born = self._wall()
+        self._last_step_wall = -math.inf
         self._last: Advance | None = None
         self.done = False
         self.commands_played = 0
@@ -122,14 +124,25 @@ class SimNode(Node):
     def _tick(self) -> None:
         if self.done:
             return
-        if self.config.mode == "lockstep" and self._last is not None:
-            if not self.session.decided_on(self._last.time):
+        s, cfg, wall = self.session, self.config, self._wall()
+        if not s.started:
+            alive = s.decision_stamp > -math.inf
+            if s.scenario is None or alive or wall - self._born >= cfg.startup_timeout:
+                if s.scenario is not None and not alive:
+                    self.get_logger().warning(f"no decision within {cfg.startup_timeout:.1f} s: starting "
+                                              "the scenario anyway")
+                s.start()
+        if cfg.mode == "lockstep" and s.started and self._last is not None:
+            if not s.decided_on(self._last.time, cfg.lockstep_lag):
                 if self._waiting_since is None:
-                    self._waiting_since = self._wall()
-                if self._wall() - self._waiting_since < self.config.lockstep_timeout:
+                    self._waiting_since = wall
+                if wall - self._waiting_since < cfg.lockstep_timeout:
                     return
                 self.lockstep_misses += 1
             self._waiting_since = None
+        elif cfg.mode == "lockstep" and wall - self._last_step_wall < 1.0 / cfg.rate_hz:
+            return  # before the scenario starts, lockstep runs at real-time pace
+        self._last_step_wall = wall
         tick = self.session.advance()
         self._last = tick
         self._publish(tick)
@@ -142,7 +155,7 @@ class SimNode(Node):
         for command in tick.commands:
             self.command_pub.publish(String(data=command.text))
             self.commands_played += 1
-            self.get_logger().info(f"t={command.t:.2f}s command: {command.text!r}")
+            self.get_logger().info(f"t={command.t:.2f}s (sim {tick.time:.2f}s) command: {command.text!r}")
         frame = Frame(tick.view.rgb, tick.time, self.config.frame_id)
         self.image_pub.publish(frame_to_image(frame))
         self.info_pub.publish(camera_info_for(frame, self.hfov))
@@ -181,6 +194,7 @@ class SimNode(Node):
     def _health(self) -> Health:
         s = self.session
         health = Health(values={"scenario": s.name, "mode": self.config.mode, "sim_time": round(s.world.time, 3),
+                                "started": s.started,
                                 "ticks": s.ticks, "commands_played": self.commands_played,
                                 "lockstep_misses": self.lockstep_misses, "invalid_cmd_vel": s.invalid_cmd_vel,
                                 "collisions": s.world.collision_count})

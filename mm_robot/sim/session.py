@@ -6,13 +6,19 @@ Per tick (``1 / rate_hz`` s of sim time): :meth:`SimSession.advance` steps the w
 the latest ``cmd_vel`` (zero once it is older than ``cmd_vel_timeout``), returns the
 scenario commands that fell due, renders the camera, and feeds the judge; the node
 publishes the results. :meth:`SimSession.finish` writes result JSON, video and trajectory.
+
+Two clocks: *sim time* (``world.time``, every stamp and ``/clock``) starts at one step, so
+no message is ever stamped zero (R2 rejects zero stamps); *scenario time* starts when
+:meth:`SimSession.start` is called — the node calls it once the policy is alive (its first
+decision), so no command of the timeline is played to a graph that is still starting.
+Timeline times, criteria and results are in scenario time.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -43,6 +49,11 @@ class SimNodeConfig:
                                      low=0.05, high=5.0)
     lockstep_timeout: float = setting(2.0, "Lockstep: wall seconds to wait for a decision before stepping "
                                       "anyway.", low=0.01, high=60.0)
+    lockstep_lag: int = setting(1, "Lockstep: step once a decision on a frame at most this many steps "
+                                "older than the latest arrived (timer-driven policies see the clock before "
+                                "the image).", low=0, high=10, read_only=True)
+    startup_timeout: float = setting(20.0, "Start the scenario at the first decision, or after this many "
+                                     "wall seconds without one.", low=0.0, high=600.0, read_only=True)
     output_dir: str = setting("runs/sim", "Directory for result.json, the camera video and trajectory.png "
                               "(a sub-directory per scenario); empty = write nothing.", read_only=True)
     video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
@@ -60,6 +71,7 @@ class Advance:
     truth: GroundTruth
     commands: tuple[TimedCommand, ...]
     done: bool
+    scenario_time: Optional[float] = None  # None before start()
 
 
 class SimSession:
@@ -83,6 +95,7 @@ class SimSession:
         self.decision_stamp = -math.inf
         self.grounding: Optional[dict] = None
         self.ticks = 0
+        self.started_at: Optional[float] = None  # sim time at which scenario time is 0
         self._played_until = -1.0
         self.result: Optional[EpisodeResult] = None
         self.outputs: dict[str, str] = {}
@@ -115,9 +128,22 @@ class SimSession:
     def on_grounding(self, data: dict) -> None:
         self.grounding = data
 
-    def decided_on(self, stamp: float) -> bool:
-        """Has a decision for the frame stamped ``stamp`` (or later) arrived?"""
-        return self.decision_stamp >= stamp - 1e-6
+    def decided_on(self, stamp: float, lag: int = 0) -> bool:
+        """Has a decision on the frame stamped ``stamp``, or at most ``lag`` steps older, arrived?"""
+        return self.decision_stamp >= stamp - lag * self.dt - 1e-6
+
+    def start(self) -> None:
+        """Scenario time starts now (idempotent)."""
+        if self.started_at is None:
+            self.started_at = self.world.time
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def scenario_time(self) -> Optional[float]:
+        return None if self.started_at is None else self.world.time - self.started_at
 
     # -- ticking --------------------------------------------------------------------------
     @property
@@ -128,29 +154,32 @@ class SimSession:
         return self.command
 
     def advance(self) -> Advance:
-        """Step (except on the first tick), play due commands, render, judge."""
-        if self.ticks > 0:
-            self.world.step(*self.base_command, self.dt)
+        """Step, play due commands (once started), render, judge."""
+        self.world.step(*self.base_command, self.dt)
         self.ticks += 1
         now = self.world.time
-        due: tuple[TimedCommand, ...] = ()
-        if self.scenario is not None:
-            due = tuple(self.scenario.commands_between(self._played_until, now + 1e-9))
-        self._played_until = now + 1e-9
         view = self.world.render()
         truth = self.world.ground_truth(view)
-        if self.judge is not None:
-            sample = sample_from_truth(truth, self.scenario.criteria, self.action)
-            self.judge.add(sample)
-        else:
-            sample = Sample(now, truth.robot.x, truth.robot.y, truth.robot.yaw, truth.linear, truth.angular,
-                            truth.touching, {}, self.action)
-        self.samples.append(sample)
+        t = self.scenario_time
+        due: tuple[TimedCommand, ...] = ()
+        done = False
+        if t is not None:
+            if self.scenario is not None:
+                due = tuple(self.scenario.commands_between(self._played_until, t + 1e-9))
+            self._played_until = t + 1e-9
+            if self.judge is not None:
+                sample = replace(sample_from_truth(truth, self.scenario.criteria, self.action), t=t)
+                self.judge.add(sample)
+                done = self.judge.done()
+            else:
+                sample = Sample(t, truth.robot.x, truth.robot.y, truth.robot.yaw, truth.linear, truth.angular,
+                                truth.touching, {}, self.action)
+            self.samples.append(sample)
         if self.recorder is not None:
-            caption = f"t={now:5.1f}s {self.action or '-'} v={truth.linear:+.2f} w={truth.angular:+.2f}"
+            clock = f"t={t:5.1f}s" if t is not None else "waiting"
+            caption = f"{clock} {self.action or '-'} v={truth.linear:+.2f} w={truth.angular:+.2f}"
             self.recorder.add(draw_grounding(view.rgb, self.grounding, caption))
-        done = self.judge.done() if self.judge is not None else False
-        return Advance(now, view, truth, due, done)
+        return Advance(now, view, truth, due, done, t)
 
     # -- the end --------------------------------------------------------------------------
     def finish(self) -> Optional[EpisodeResult]:
@@ -163,7 +192,7 @@ class SimSession:
             self.result = self.judge.result()
             if not self.judge.done():
                 self.result.success = False
-                self.result.reasons.append(f"run ended at t={self.world.time:.1f}s, before the outcome "
+                self.result.reasons.append(f"run ended at t={self.scenario_time:.1f}s, before the outcome "
                                            "was decided")
         if self.recorder is not None:
             path = self.recorder.close()
@@ -175,7 +204,7 @@ class SimSession:
                                                              self.out_dir / "trajectory.png", self.result,
                                                              targets, title=self.name))
             if self.result is not None:
-                extra = {"mode": self.config.mode, "wall_s": round(time.monotonic() - self._started_wall, 2),
+                extra = {"mode": self.config.mode, "sim_time_offset": round(self.started_at or 0.0, 4), "wall_s": round(time.monotonic() - self._started_wall, 2),
                          "invalid_cmd_vel": self.invalid_cmd_vel, "outputs": dict(self.outputs)}
                 self.outputs["result"] = str(write_result(self.result, self.out_dir / "result.json", extra))
         self.world.close()

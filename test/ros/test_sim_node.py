@@ -204,7 +204,8 @@ def test_lockstep_waits_for_decisions(domain_id, tmp_path):
     scenario.write_text(yaml.safe_dump(SCENARIO))
     probe = SimProbe(domain_id, drive=False)
     supervisor = start_graph([NodeSpec("sim_node", "sim_node", {
-        "scenario": str(scenario), "mode": "lockstep", "rate_hz": 10.0, "lockstep_timeout": 0.4,
+        "scenario": str(scenario), "mode": "lockstep", "rate_hz": 10.0, "lockstep_timeout": 0.4, "lockstep_lag": 0,
+        "startup_timeout": 0.0,
         "output_dir": ""})])
     try:
         process = supervisor.running[0].process
