@@ -85,6 +85,12 @@ def cmd_params(args) -> int:
     return 0
 
 
+def cmd_sros2_policy(args) -> int:
+    from .ros.security import policy_xml
+    print(policy_xml(args.namespace), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-robot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="print every node parameter (YAML, or --markdown tables)")
     params.add_argument("--markdown", action="store_true")
     params.set_defaults(func=cmd_params)
+
+    policy = sub.add_parser("sros2-policy", help="print the SROS2 access-control policy (docs/security.md)")
+    policy.add_argument("--namespace", default="")
+    policy.set_defaults(func=cmd_sros2_policy)
     return parser
 
 

@@ -18,14 +18,21 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from ..core.config import ConfigError
 from ..core.counters import ErrorLog
+from ..core.records import Frame
 from ..core.validation import InputError, InputLimits
 from ..policies import make_policy
 from ..policies.overlay import draw_overlay
 from ..policies.runner import FusionConfig, PolicyRunner, TickResult
-from ..core.records import Frame
 from ..ros import qos
-from ..ros.conversions import (audio_to_chunk, box_to_roi, compressed_to_frame, frame_to_image,
-                               image_to_frame, parse_audio_info, twist_to_msg)
+from ..ros.conversions import (
+    audio_to_chunk,
+    box_to_roi,
+    compressed_to_frame,
+    frame_to_image,
+    image_to_frame,
+    parse_audio_info,
+    twist_to_msg,
+)
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config

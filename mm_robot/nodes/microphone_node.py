@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from rclpy.node import Node
 from sensor_msgs.msg import Image
