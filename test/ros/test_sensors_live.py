@@ -1,0 +1,60 @@
+"""Live sensor paths: microphone_node's self-describing audio, and JPEG transport into fusion_node."""
+
+import json
+import time
+
+import pytest
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from mm_robot.core.validation import InputLimits
+from mm_robot.ros import qos
+from mm_robot.ros.conversions import audio_to_chunk, parse_audio_info
+from mm_robot.ros.graph import NodeSpec
+from mm_robot.ros.probe import Probe, start_graph
+
+pytestmark = pytest.mark.ros
+
+
+def test_microphone_publishes_latched_info_and_decodable_chunks(domain_id):
+    supervisor = start_graph([NodeSpec("microphone_node", "microphone_node",
+                                       {"rate": 16000, "channels": 2, "chunk_seconds": 0.05,
+                                        "sample_format": "s16"})])
+    probe = Probe(domain_id)
+    infos, chunks = [], []
+    try:
+        probe.node.create_subscription(String, "audio/info", lambda m: infos.append(m.data), qos.LATCHED)
+        probe.node.create_subscription(Image, "audio/raw", lambda m: chunks.append(m), qos.SENSOR)
+        assert probe.wait_for(lambda: infos and len(chunks) >= 5, 20.0)
+        info = parse_audio_info(infos[0])
+        assert (info["rate"], info["channels"], info["format"], info["chunk_frames"]) == (16000, 2, "s16", 800)
+        chunk = audio_to_chunk(chunks[-1], info["rate"], InputLimits())
+        assert chunk.samples.shape == (800, 2) and chunk.duration == pytest.approx(0.05)
+        now = probe.node.get_clock().now().nanoseconds * 1e-9
+        assert 0 < now - chunk.stamp < 2.0
+    finally:
+        probe.close()
+        supervisor.stop()
+
+
+def test_fusion_grounds_from_compressed_images(domain_id):
+    supervisor = start_graph([
+        NodeSpec("camera_node", "camera_node", {"publish_compressed": True, "synthetic_drive": False,
+                                                "synthetic_scene": "red ball 2.5 0.5; blue box 3 -1"}),
+        NodeSpec("fusion_node", "fusion_node", {"image_transport": "compressed", "use_audio": False})])
+    probe = Probe(domain_id)
+    groundings = []
+    try:
+        probe.node.create_subscription(String, "perception/grounding",
+                                       lambda m: groundings.append(json.loads(m.data)), qos.RELIABLE)
+        assert probe.wait_for(lambda: probe.command_pub.get_subscription_count() > 0
+                              and len(probe.decisions) > 3, 30.0)
+        time.sleep(0.5)
+        probe.say("go to the red ball")
+        assert probe.wait_for(lambda: any(g["target"] for g in groundings), 10.0)
+        target = next(g for g in groundings if g["target"])
+        assert target["target"]["label"] == "red ball" and target["target"]["bearing"] > 0
+        assert target["schema"] == "mm_robot/grounding/1" and target["frame_id"] == "camera_optical_frame"
+    finally:
+        probe.close()
+        supervisor.stop()
