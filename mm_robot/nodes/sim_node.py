@@ -197,6 +197,7 @@ class SimNode(Node):
                                 "started": s.started,
                                 "ticks": s.ticks, "commands_played": self.commands_played,
                                 "lockstep_misses": self.lockstep_misses, "invalid_cmd_vel": s.invalid_cmd_vel,
+                                "dropped_messages": self.errors.total,
                                 "collisions": s.world.collision_count})
         if s.invalid_cmd_vel:
             health.raise_to(WARN, f"{s.invalid_cmd_vel} non-finite cmd_vel")

@@ -13,6 +13,7 @@ import pytest
 import rclpy
 import yaml
 from geometry_msgs.msg import Twist, TwistStamped
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
@@ -49,6 +50,7 @@ class SimProbe:
         self.node = rclpy.create_node("sim_probe", context=self.context)
         self.lock = threading.Lock()
         self.images, self.infos, self.odoms, self.clocks, self.commands, self.truths = [], [], [], [], [], []
+        self.diagnostics: list[dict] = []
         self.drive = drive
         n = self.node
         n.create_subscription(Image, "camera/image_raw", lambda m: self._add(self.images, m), qos.SENSOR)
@@ -57,6 +59,7 @@ class SimProbe:
         n.create_subscription(Clock, "/clock", lambda m: self._add(self.clocks, m), qos.RELIABLE)
         n.create_subscription(String, "command", lambda m: self._add(self.commands, m.data), qos.RELIABLE)
         n.create_subscription(String, "sim/ground_truth", self._on_truth, qos.RELIABLE)
+        n.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self.cmd_pub = n.create_publisher(TwistStamped if stamped else Twist, "cmd_vel", qos.COMMAND_VELOCITY)
         self.decision_pub = n.create_publisher(String, "decision", qos.RELIABLE)
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -75,6 +78,15 @@ class SimProbe:
     def _add(self, bucket: list, item) -> None:
         with self.lock:
             bucket.append(item)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.endswith("sim_node"):
+                self._add(self.diagnostics, {kv.key: kv.value for kv in status.values})
+
+    def diagnostic(self, key: str):
+        """Latest sim_node diagnostic value of ``key`` (call under ``lock``)."""
+        return self.diagnostics[-1].get(key) if self.diagnostics else None
 
     def _on_truth(self, msg: String) -> None:
         truth = json.loads(msg.data)
@@ -179,6 +191,13 @@ def test_realtime_twist_stamped_moves_the_robot_and_sigint_writes_the_trajectory
             time.sleep(0.05)
         assert probe.wait_for(lambda: probe.odoms[-1].pose.pose.position.x > still + 0.15, 5.0), \
             "TwistStamped cmd_vel did not move the robot"
+        # A non-finite cmd_vel stops the base and is counted; junk JSON on decision is dropped
+        # and counted (1 + 3 dropped messages).
+        probe.send(float("nan"), 0.0)
+        for junk in ("{not json", "[1, 2]", "x" * 2_000_000):
+            probe.decision_pub.publish(String(data=junk))
+        assert probe.wait_for(lambda: probe.diagnostic("invalid_cmd_vel") == "1"
+                              and probe.diagnostic("dropped_messages") == "4", 10.0), str(probe.diagnostics[-1:])
         # cmd_vel goes stale: the base stops by itself (0.5 s timeout) and stays put.
         time.sleep(1.5)
         with probe.lock:
@@ -188,6 +207,7 @@ def test_realtime_twist_stamped_moves_the_robot_and_sigint_writes_the_trajectory
             assert probe.odoms[-1].pose.pose.position.x == pytest.approx(x_then, abs=1e-6)
             assert probe.odoms[-1].twist.twist.linear.x == 0.0
         process = supervisor.running[0].process
+        assert process.poll() is None, "sim_node died on bad input"
         process.send_signal(signal.SIGINT)
         assert wait_exit(process, 15.0) is not None, "sim_node ignored SIGINT"
     finally:
