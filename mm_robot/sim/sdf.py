@@ -26,7 +26,10 @@ from .spec import (CAMERA_FORWARD, CAMERA_HEIGHT, ROBOT_HEIGHT, ROBOT_RADIUS, WH
 SDF_VERSION = "1.9"
 ROBOT_MODEL = "mm_robot"
 CONE_MESH = "meshes/cone.obj"  # relative to the world file
-GZ_TOPICS = {"cmd_vel": "/cmd_vel", "odom": "/odom", "image": "/camera/image_raw"}
+# Wheel odometry (DiffDrive) is the robot's `odom`; the OdometryPublisher's exact pose is
+# ground truth for evaluation in Gazebo (not bridged by default).
+GZ_TOPICS = {"cmd_vel": "/cmd_vel", "odom": "/odom", "image": "/camera/image_raw",
+             "ground_truth_odom": "/sim/odom_ground_truth"}
 CAMERA_RATE_HZ = 15.0
 
 
@@ -154,6 +157,13 @@ def _robot_model(pose: Pose2D, width: int, height: int, hfov: float) -> str:
         <odom_topic>{GZ_TOPICS["odom"]}</odom_topic>
         <frame_id>odom</frame_id>
         <child_frame_id>base_link</child_frame_id>
+        <odom_publish_frequency>30</odom_publish_frequency>
+      </plugin>
+      <plugin filename="gz-sim-odometry-publisher-system" name="gz::sim::systems::OdometryPublisher">
+        <odom_topic>{GZ_TOPICS["ground_truth_odom"]}</odom_topic>
+        <odom_frame>odom</odom_frame>
+        <robot_base_frame>base_link</robot_base_frame>
+        <dimensions>2</dimensions>
         <odom_publish_frequency>30</odom_publish_frequency>
       </plugin>
       <plugin filename="gz-sim-joint-state-publisher-system" name="gz::sim::systems::JointStatePublisher"/>

@@ -62,7 +62,7 @@ def test_sdf_has_the_robot_sensors_and_systems():
     root = ET.parse(WORLD).getroot()
     plugins = {p.get("filename") for p in root.iter("plugin")}
     assert {"gz-sim-physics-system", "gz-sim-sensors-system", "gz-sim-diff-drive-system",
-            "gz-sim-scene-broadcaster-system"} <= plugins
+            "gz-sim-scene-broadcaster-system", "gz-sim-odometry-publisher-system"} <= plugins
     camera = next(s for s in root.iter("sensor") if s.get("type") == "camera")
     assert camera.findtext("topic") == GZ_TOPICS["image"]
     assert int(camera.findtext("camera/image/width")) == 320
