@@ -43,12 +43,14 @@ class CameraNode(Node):
         self.get_logger().info(f"camera source {self.config.source!r} at {self.config.rate_hz} Hz")
 
     def _on_cmd_vel(self, msg: Twist) -> None:
+        """Move the synthetic camera by the velocity held since the previous message."""
         now = time.monotonic()
         if self._last_drive is not None:
-            twist = twist_from_msg(msg)
-            if math.isfinite(twist.linear) and math.isfinite(twist.angular):
-                self.source.drive(twist.linear, twist.angular, min(0.2, now - self._last_drive))
-        self._last_drive = now
+            held, since = self._last_drive
+            self.source.drive(held.linear, held.angular, min(0.2, now - since))
+        twist = twist_from_msg(msg)
+        if math.isfinite(twist.linear) and math.isfinite(twist.angular):
+            self._last_drive = (twist, now)
 
     def _tick(self) -> None:
         now = now_seconds(self)

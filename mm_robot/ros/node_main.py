@@ -54,8 +54,7 @@ def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, 
                 if failures == 1 or failures % 100 == 0:
                     node.get_logger().error(f"callback raised {error!r} ({failures} so far); node continues")
     except ConfigError as error:
-        print(f"[{getattr(node, 'get_name', lambda: 'mm_robot')()}] configuration error: {error}",
-              file=sys.stderr)
+        print(f"[{getattr(factory, '__name__', 'mm_robot')}] configuration error: {error}", file=sys.stderr)
         code = 2
     except (_Stop, KeyboardInterrupt, ExternalShutdownException):
         pass

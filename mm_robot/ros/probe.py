@@ -66,8 +66,10 @@ class Probe:
             self.cmd_vel.append(Sample(time.monotonic(), msg.linear.x, msg.angular.z))
 
     def _on_decision(self, msg: String) -> None:
+        decision = json.loads(msg.data)
+        decision["received"] = self.node.get_clock().now().nanoseconds * 1e-9  # ROS time, like "stamp"
         with self.lock:
-            self.decisions.append(json.loads(msg.data))
+            self.decisions.append(decision)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         with self.lock:
