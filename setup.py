@@ -53,7 +53,6 @@ setup(
     maintainer_email="mm-robot@example.org",
     description="Multimodal (image, audio, text) grounding and safe action decisions for ROS 2.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [f"{node} = {PACKAGE}.nodes.{node}:main" for node in NODES]
         + ["mm-robot = mm_robot.cli:main"],
