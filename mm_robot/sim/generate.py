@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import replace
 from typing import Optional, Sequence
 
 from ..core.vocabulary import COLOURS, SHAPES
-from .kinematics import wrap_angle
 from .scenario import Criteria, Scenario, TimedCommand
 from .spec import ROBOT_RADIUS, ObjectSpec, Pose2D, Randomisation, SceneSpec
 
@@ -285,7 +283,3 @@ def public_suite(base_seed: int = 1000) -> list[Scenario]:
             seed += 1
     return suite
 
-
-def with_robot(scene: SceneSpec, x: float, y: float, yaw: float) -> SceneSpec:
-    """``scene`` with the robot moved (helper for tests and tools)."""
-    return replace(scene, robot=Pose2D(x, y, wrap_angle(yaw)))
