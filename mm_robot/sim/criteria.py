@@ -148,9 +148,13 @@ class Judge:
         return self.still_for(now) >= c.hold and self._still_since >= self._last_command
 
     def _best_target(self, s: Sample) -> tuple[Optional[str], Optional[float], Optional[float]]:
+        """The target the robot reached (close and facing), else the nearest one."""
         if not s.targets:
             return None, None, None
-        name = min(s.targets, key=lambda n: s.targets[n][0])
+        c = self.criteria
+        reached = [n for n, (gap, bearing) in s.targets.items()
+                   if gap <= c.reach_distance and abs(bearing) <= c.facing_tolerance]
+        name = min(reached or s.targets, key=lambda n: s.targets[n][0])
         return name, s.targets[name][0], s.targets[name][1]
 
     def result(self) -> EpisodeResult:

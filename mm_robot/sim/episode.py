@@ -1,10 +1,10 @@
 """Run a scenario in lockstep: render, ask the policy, filter, step — no ROS, no clocks.
 
-Per tick (``control_dt`` of sim time): play due commands, render the camera, call the policy,
-pass its proposal through the same :class:`~mm_robot.core.safety.SafetyFilter` the robot
-uses (stop words, caps, ramps), record a sample for the judge, step the world. Used for the
-oracle's success rate, for evaluating any :class:`Policy`, and (via ``on_tick``) for data
-generation.
+Per tick (``control_dt`` of sim time; default 1/15 s, the fusion and sim nodes' rate): play
+due commands, render the camera, call the policy, pass its proposal through the same
+:class:`~mm_robot.core.safety.SafetyFilter` the robot uses (stop words, caps, ramps), record
+a sample for the judge, step the world. Used for the oracle's success rate, for evaluating
+any :class:`Policy`, and (via ``on_tick``) for data generation.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def oracle_factory(world: World) -> Policy:
 
 
 def run_episode(scenario: Scenario, policy: Union[Policy, PolicyFactory] = oracle_factory,
-                control_dt: float = 0.1, safety: Optional[SafetyConfig] = SafetyConfig(),
+                control_dt: float = 1.0 / 15.0, safety: Optional[SafetyConfig] = SafetyConfig(),
                 on_tick: Optional[Callable[[Tick], None]] = None,
                 world: Optional[World] = None) -> tuple[EpisodeResult, list[Sample]]:
     """Run ``scenario`` until the judge is done or the time limit; return (result, samples).

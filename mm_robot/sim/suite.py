@@ -30,7 +30,7 @@ def policy_factory(name: str, **options) -> PolicyFactory:
 
 
 def run_suite(scenarios: Union[str, Path, list[Scenario]], policy: PolicyFactory = oracle_factory,
-              control_dt: float = 0.1, progress: Optional[Callable[[EpisodeResult], None]] = None) -> dict:
+              control_dt: float = 1.0 / 15.0, progress: Optional[Callable[[EpisodeResult], None]] = None) -> dict:
     """Run every scenario; return a summary dict with per-scenario results and rates."""
     suite = load_suite(scenarios) if isinstance(scenarios, (str, Path)) else scenarios
     results = []
@@ -57,7 +57,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--policy", default="oracle")
-    parser.add_argument("--dt", type=float, default=0.1, help="control period (s of sim time)")
+    parser.add_argument("--dt", type=float, default=1.0 / 15.0,
+                        help="control period (s of sim time); 1/15 matches fusion_node and sim_node")
     parser.add_argument("--out", type=Path, help="write the summary JSON here")
     args = parser.parse_args(argv)
 

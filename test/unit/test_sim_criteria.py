@@ -89,3 +89,13 @@ def test_not_found_requires_the_report():
     silent = [Sample(t, 0, 0, 0, 0.0, 0.0, action="search") for t in TIMES]
     r = evaluate(s, silent)
     assert not r.success and r.reasons == ["never reported not_found"]
+
+
+def test_reach_counts_any_target_reached_not_just_the_nearest():
+    s = scenario("reach", GOTO, targets=("a", "b"))
+    samples = [Sample(t, 0, 0, 0, 0.0, 0.0, (), {"a": (0.3, 1.2), "b": (0.6, 0.05)}) for t in TIMES]
+    r = evaluate(s, samples)
+    assert r.success and r.final_target == "b", r.reasons
+    samples = [Sample(t, 0, 0, 0, 0.0, 0.0, (), {"a": (0.3, 1.2), "b": (0.9, 0.05)}) for t in TIMES]
+    r = evaluate(s, samples)
+    assert not r.success and r.final_target == "a" and "not facing a" in r.reasons[0]
