@@ -107,3 +107,9 @@ class OffscreenRenderer:
             with _current(self._gl):
                 self._ctx.free()
             self._ctx = None
+
+    def __del__(self) -> None:  # a World dropped without close(): free its GPU-side buffers
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit the GL library may be gone
+            pass
