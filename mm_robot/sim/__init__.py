@@ -20,8 +20,15 @@ from .episode import Tick, oracle_factory, run_episode
 from .generate import public_suite, random_scene
 from .kinematics import BaseLimits
 from .oracle import OracleConfig, OracleExpert
-from .scenario import (Criteria, Scenario, ScenarioError, TimedCommand, load_scenario, load_suite,
-                       scenario_from_dict)
+from .scenario import (
+                       Criteria,
+                       Scenario,
+                       ScenarioError,
+                       TimedCommand,
+                       load_scenario,
+                       load_suite,
+                       scenario_from_dict,
+)
 from .spec import CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec
 from .truth import GroundTruth, ObjectTruth
 from .world import StepInfo, View, World

@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 from ..core.vocabulary import COLOURS
 from .shapes import cone_mesh_vertices, cone_scale, geom_attributes
-from .spec import (CAMERA_FORWARD, CAMERA_HEIGHT, ROBOT_HEIGHT, ROBOT_RADIUS, SceneSpec)
+from .spec import CAMERA_FORWARD, CAMERA_HEIGHT, ROBOT_HEIGHT, ROBOT_RADIUS, SceneSpec
 
 ROBOT_BODY = "robot"
 ROBOT_GEOM = "robot_body"

@@ -28,7 +28,15 @@ from typing import Callable, Optional
 
 from ..core.commands import Intent, parse
 from ..core.config import setting
-from ..core.records import Action, Candidate, Command, Decision, Grounding, Observation, PolicyOutput
+from ..core.records import (
+    Action,
+    Candidate,
+    Command,
+    Decision,
+    Grounding,
+    Observation,
+    PolicyOutput,
+)
 from ..core.steering import bearing_of
 from .spec import CameraSpec
 from .truth import GroundTruth, ObjectTruth

@@ -59,7 +59,7 @@ class VideoRecorder:
         self.frames += 1
         if self._gif:
             if (self.frames - 1) % self._gif_every == 0:
-                from PIL import Image  # noqa: PLC0415
+                from PIL import Image
 
                 small = cv2.resize(rgb, None, fx=self._gif_scale, fy=self._gif_scale, interpolation=cv2.INTER_AREA)
                 self._gif_frames.append(Image.fromarray(small))
@@ -94,11 +94,11 @@ def plot_trajectory(scene: SceneSpec, samples: Sequence[Sample], path: Path,
                     title: str = "") -> Path:
     """Top-down PNG: arena, objects in their colours (targets outlined), the robot's path
     coloured by time, start and end poses."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    from matplotlib.patches import Circle, Rectangle  # noqa: PLC0415
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle, Rectangle
 
     half = scene.arena_size / 2.0
     fig, ax = plt.subplots(figsize=(5.5, 5.5), dpi=100)

@@ -111,5 +111,5 @@ class OffscreenRenderer:
     def __del__(self) -> None:  # a World dropped without close(): free its GPU-side buffers
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - at interpreter exit the GL library may be gone
+        except Exception:
             pass

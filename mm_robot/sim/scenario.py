@@ -8,7 +8,7 @@ file and the field path (e.g. ``scene.objects[2].colour``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 

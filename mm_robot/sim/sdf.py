@@ -20,8 +20,18 @@ from typing import Optional
 from ..core.vocabulary import COLOURS, SHAPES
 from .mjcf import WALL_HEIGHT, WALL_THICKNESS, draw_appearance
 from .shapes import cone_mesh_vertices
-from .spec import (CAMERA_FORWARD, CAMERA_HEIGHT, ROBOT_HEIGHT, ROBOT_RADIUS, WHEEL_RADIUS,
-                   WHEEL_SEPARATION, ObjectSpec, Pose2D, Randomisation, SceneSpec)
+from .spec import (
+    CAMERA_FORWARD,
+    CAMERA_HEIGHT,
+    ROBOT_HEIGHT,
+    ROBOT_RADIUS,
+    WHEEL_RADIUS,
+    WHEEL_SEPARATION,
+    ObjectSpec,
+    Pose2D,
+    Randomisation,
+    SceneSpec,
+)
 
 SDF_VERSION = "1.9"
 ROBOT_MODEL = "mm_robot"
@@ -230,7 +240,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("-o", "--output", type=Path, help="write here (and meshes/cone.obj beside it)")
     args = parser.parse_args(argv)
     if args.scenario:
-        from .scenario import load_scenario  # noqa: PLC0415
+        from .scenario import load_scenario
 
         text = build_sdf(load_scenario(args.scenario).scene)
     else:

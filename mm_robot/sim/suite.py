@@ -24,7 +24,7 @@ def policy_factory(name: str, **options) -> PolicyFactory:
     """``oracle`` or any registered policy name -> a factory taking the World."""
     if name == "oracle":
         return oracle_factory
-    from ..policies import make_policy  # noqa: PLC0415  (may import torch; only when asked)
+    from ..policies import make_policy
 
     return lambda world: make_policy(name, **options)
 

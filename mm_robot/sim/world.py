@@ -31,7 +31,7 @@ MAX_SUBSTEP = 0.02  # s: collision checks at least this often (0.04 m at 2 m/s)
 
 def _import_mujoco():
     os.environ.setdefault("MUJOCO_GL", "egl")
-    import mujoco  # noqa: PLC0415  (imported lazily: sim is importable without a GL stack)
+    import mujoco
 
     return mujoco
 

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from mm_robot.ros.graph import GraphOptions, NodeSpec
-
 from mm_robot.ros.probe import start_graph
 
 pytestmark = pytest.mark.ros

@@ -12,8 +12,8 @@ import time
 import pytest
 import rclpy
 import yaml
-from geometry_msgs.msg import Twist, TwistStamped
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
@@ -23,7 +23,6 @@ from std_msgs.msg import String
 
 from mm_robot.ros import qos
 from mm_robot.ros.graph import NodeSpec
-
 from mm_robot.ros.probe import start_graph
 
 pytestmark = pytest.mark.ros

@@ -11,9 +11,9 @@ from mm_robot.policies.base import Policy
 from mm_robot.sim.scenario import load_scenario, scenario_from_dict
 
 pytest.importorskip("mujoco")
-from mm_robot.sim.episode import run_episode  # noqa: E402
-from mm_robot.sim.oracle import OracleExpert  # noqa: E402
-from mm_robot.sim.world import World  # noqa: E402
+from mm_robot.sim.episode import run_episode
+from mm_robot.sim.oracle import OracleExpert
+from mm_robot.sim.world import World
 
 PUBLIC = Path(__file__).resolve().parents[2] / "scenarios" / "public"
 
@@ -73,6 +73,7 @@ def test_oracle_stops_on_stop():
 def test_ambiguous_command_picks_the_nearest_match():
     scene = tiny([(0.1, "x")], {"expect": "not_found", "time_limit": 5}).scene
     from dataclasses import replace
+
     from mm_robot.sim.spec import ObjectSpec
     scene = replace(scene, objects=(ObjectSpec("far", "red", "ball", 2.6, -0.3),
                                     ObjectSpec("near", "red", "ball", 1.5, 0.3)))

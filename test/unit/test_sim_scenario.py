@@ -11,8 +11,13 @@ import pytest
 import yaml
 
 from mm_robot.core.commands import parse
-from mm_robot.sim.scenario import (ScenarioError, load_scenario, load_suite, scenario_from_dict,
-                                   scenario_to_dict)
+from mm_robot.sim.scenario import (
+    ScenarioError,
+    load_scenario,
+    load_suite,
+    scenario_from_dict,
+    scenario_to_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = ROOT / "scenarios" / "public"

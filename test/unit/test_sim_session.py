@@ -9,7 +9,7 @@ import pytest
 from mm_robot.sim.scenario import scenario_from_dict
 
 pytest.importorskip("mujoco")
-from mm_robot.sim.session import SimNodeConfig, SimSession  # noqa: E402
+from mm_robot.sim.session import SimNodeConfig, SimSession
 
 SCENARIO = scenario_from_dict({
     "schema": "mm_robot/scenario/1", "name": "session",

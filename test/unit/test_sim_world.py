@@ -13,11 +13,18 @@ import pytest
 from mm_robot.core.steering import bearing_of
 from mm_robot.sim.camera import boxes_from_labels, camera_info, intrinsics
 from mm_robot.sim.kinematics import BaseLimits, integrate, respond, wrap_angle
-from mm_robot.sim.spec import (CAMERA_FORWARD, ROBOT_RADIUS, CameraSpec, ObjectSpec, Pose2D,
-                               Randomisation, SceneSpec)
+from mm_robot.sim.spec import (
+    CAMERA_FORWARD,
+    ROBOT_RADIUS,
+    CameraSpec,
+    ObjectSpec,
+    Pose2D,
+    Randomisation,
+    SceneSpec,
+)
 
 pytest.importorskip("mujoco")
-from mm_robot.sim.world import World  # noqa: E402
+from mm_robot.sim.world import World
 
 INSTANT = BaseLimits(linear_accel=1e6, angular_accel=1e6)
 
