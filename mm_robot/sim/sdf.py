@@ -146,6 +146,7 @@ def _robot_model(pose: Pose2D, width: int, height: int, hfov: float) -> str:
           <always_on>true</always_on>
           <update_rate>{CAMERA_RATE_HZ}</update_rate>
           <topic>{GZ_TOPICS["image"]}</topic>
+          <gz_frame_id>camera_optical_frame</gz_frame_id>
           <camera>
             <horizontal_fov>{hfov:.6f}</horizontal_fov>
             <image><width>{width}</width><height>{height}</height><format>R8G8B8</format></image>
