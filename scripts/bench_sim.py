@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     world = World(scene)
     build_s = time.perf_counter() - started
     started = time.perf_counter()
-    World(random_scene(8, distractors=args.distractors)[0]).close()  # later worlds share the GL context
+    next_scene = replace(random_scene(8, distractors=args.distractors)[0], camera=scene.camera)
+    World(next_scene).close()  # later worlds share the GL context
     rebuild_s = time.perf_counter() - started
 
     def rate(body) -> float:
