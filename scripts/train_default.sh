@@ -14,11 +14,11 @@ PY="${PYTHON:-python}"
 export HF_HUB_OFFLINE=1 MUJOCO_GL="${MUJOCO_GL:-egl}" OMP_NUM_THREADS=1
 cd "$HERE"
 nice -n 10 "$PY" -c "import sys; from mm_robot.training import datagen_main; sys.exit(datagen_main(sys.argv[1:]))" \
-  --out "$WORK/data" --source sim --train 24000 --eval 600 --seed 0 --no-progress
+  --out "$WORK/data" --source sim --train 24000 --eval 600 --seed 0 --workers "${WORKERS:-2}" --no-progress
 nice -n 10 "$PY" -c "import sys; from mm_robot.training import train_main; sys.exit(train_main(sys.argv[1:]))" \
-  --data "$WORK/data" --out "$WORK/run" --stage1-steps "${STAGE1:-200}" --stage2-steps "${STAGE2:-2400}" \
+  --data "$WORK/data" --out "$WORK/run" --stage1-steps "${STAGE1:-200}" --stage2-steps "${STAGE2:-2800}" \
   --batch-size 48 --lr 2e-3 --threads 1 --log-every 50 --eval-every 400 --ckpt-every 200 \
-  --max-minutes "${MAX_MINUTES:-40}" --resume
+  --max-minutes "${MAX_MINUTES:-25}" --resume
 DEST="$HERE/mm_robot/resources/checkpoints/fusion_default"
 mkdir -p "$DEST"
 cp "$WORK/run/model/"{config.json,model.safetensors,README.md,eval.json,eval.md,metrics.json} "$DEST/"

@@ -291,8 +291,13 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f"- source: `{index.get('source')}` (seed {index.get('seed')}), image size {index.get('image_size')}, "
         f"hfov {index.get('hfov'):.3f} rad",
         f"- samples per split: {json.dumps(index.get('counts'))}",
-        "- labels: the oracle expert = `core.steering.steer` on the true box of the named object "
-        "(search when it is not in view, stop for stop commands, idle for other sentences)",
+        ("- labels: the simulator's oracle expert (`mm_robot.sim.oracle.OracleExpert`, fresh per frame: ground-truth "
+         "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences)"
+         if index.get("source") == "sim" else
+         "- labels: `core.steering.steer` on the true box of the named object (search when it is not in view, "
+         "stop / idle for stop / other sentences)"),
+        f"- validation during training: the first {args.val_samples} samples of `{args.val_split}` (monitoring only; "
+        "the final weights are the last step's, no checkpoint selection)",
         "- splits: seen (same distribution as train), unseen_combo (9 colour×shape combos never in train), "
         "paraphrase (held-out templates and synonyms), distractors (5-8 distractors), lighting (dim / over-exposed / tinted)",
         "",

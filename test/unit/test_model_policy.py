@@ -92,3 +92,16 @@ def test_text_is_encoded_once_per_command(checkpoint):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no fusion checkpoint"):
         load_fusion_policy(tmp_path / "nothing")
+
+
+def test_bundled_default_checkpoint_is_small_safetensors_and_loads():
+    from mm_robot.model.policy import DEFAULT_CHECKPOINT
+    names = {p.name for p in DEFAULT_CHECKPOINT.iterdir()}
+    assert {"config.json", "model.safetensors", "README.md"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt")) for n in names)
+    assert (DEFAULT_CHECKPOINT / "model.safetensors").stat().st_size < 5_000_000
+    policy = load_fusion_policy("")  # the ROS parameter default means "bundled"
+    assert policy.model.config.text_encoder == "minilm" and policy.model.text_frozen
+    out = policy.select_action(_obs("go to the red ball", width=320, height=240))
+    assert out.grounding.image_size == (320, 240)
+    assert out.decision.action.value in policy.model.config.actions
