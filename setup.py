@@ -22,7 +22,11 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
         ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
-        ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.xml")),
+        ("share/" + PACKAGE + "/config", glob("config/*.yaml")),
+        ("share/" + PACKAGE + "/config/sros2", glob("config/sros2/*.xml")),
+        ("share/" + PACKAGE + "/gazebo/worlds", glob("gazebo/worlds/*.sdf")),
+        ("share/" + PACKAGE + "/gazebo/worlds/meshes", glob("gazebo/worlds/meshes/*")),
+        ("share/" + PACKAGE + "/scenarios/public", glob("scenarios/public/*.yaml")),
     ],
     python_requires=">=3.10",
     install_requires=[

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libportaudio2 libegl1 libegl-mesa0 libgl1 espeak-ng sox)
+# PortAudio (sounddevice), EGL (MuJoCo offscreen), espeak-ng + sox (audio tests), and Gazebo's own
+# SDFormat parser (`ign sdf -k`, to validate the Gazebo world without Gazebo Sim).
+APT_PACKAGES=(libportaudio2 libegl1 libegl-mesa0 libgl1 espeak-ng sox ignition-tools libsdformat-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,6 +12,7 @@ from ..core.config import describe, settings_of
 from ..core.safety import SafetyConfig, SafetyNodeConfig
 from ..core.validation import InputLimits
 from ..policies.runner import FusionConfig
+from ..sim.session import SimNodeConfig
 from ..sources.audio import MicrophoneConfig
 from ..sources.camera import CameraConfig
 
@@ -21,6 +22,7 @@ NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "microphone_node": [("", MicrophoneConfig)],
     "fusion_node": [("", FusionConfig), ("limits.", InputLimits)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
+    "sim_node": [("", SimNodeConfig)],
 }
 
 

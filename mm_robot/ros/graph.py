@@ -64,7 +64,7 @@ class GraphOptions:
     params_file: Optional[str] = None
 
 
-NODE_EXECUTABLES = ("camera_node", "microphone_node", "fusion_node", "safety_controller_node")
+NODE_EXECUTABLES = ("camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node")
 
 
 def default_params_file() -> Path:
@@ -88,6 +88,20 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
         fusion_params["checkpoint"] = options.checkpoint
     nodes.append(NodeSpec("fusion_node", "fusion_node", fusion_params))
     return nodes
+
+
+def simulation_graph(options: GraphOptions, sim_parameters: dict) -> list[NodeSpec]:
+    """The bringup graph on the MuJoCo simulator: ``sim_node`` is the camera, the base and the clock.
+
+    ``options.camera`` is forced to "sim" and ``use_sim_time`` to true; the fusion node ticks at
+    least as fast as the simulator, as lockstep needs.
+    """
+    options = GraphOptions(**{**options.__dict__, "camera": "sim", "use_sim_time": True})
+    nodes = bringup_graph(options)
+    rate = float(sim_parameters.get("rate_hz", 15.0))
+    nodes = [NodeSpec(n.name, n.executable, {**n.parameters, "rate_hz": max(rate, 15.0)}, n.remappings)
+             if n.executable == "fusion_node" else n for n in nodes]
+    return nodes + [NodeSpec("sim_node", "sim_node", dict(sim_parameters))]
 
 
 def ros_arguments(spec: NodeSpec, options: GraphOptions) -> list[str]:

@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
                                "subscribe": ("cmd_vel_proposal", "camera/camera_info", "decision", "command",
                                              "estop"),
                                "reply": ("estop/reset",)},
+    "sim_node": {"publish": ("camera/image_raw", "camera/camera_info", "odom", "/clock", "sim/ground_truth",
+                             "command", "/diagnostics"),
+                 "subscribe": ("cmd_vel", "decision", "perception/grounding")},
 }
 
 

@@ -268,9 +268,19 @@ def not_present_scenario(index: int, seed: int) -> Scenario:
     return _attempts(seed, build)
 
 
+def red_ball_scenario() -> Scenario:
+    """The README's demo: "go to the red ball", off to the left, with two distractors."""
+    objects = (ObjectSpec("target", "red", "ball", 2.2, 0.9), ObjectSpec("d0", "blue", "box", 2.6, -0.8),
+               ObjectSpec("d1", "green", "cylinder", 3.2, 0.1))
+    scene = SceneSpec(objects, Pose2D(-0.5, 0.0, 0.0), ARENA, randomisation=Randomisation(seed=7)).validate()
+    return Scenario("go_to_red_ball", scene, (TimedCommand(0.5, "go to the red ball"),),
+                    Criteria("reach", ("target",), time_limit=40.0),
+                    "'go to the red ball' off to the left, with a blue box and a green cylinder.", "goto")
+
+
 def public_suite(base_seed: int = 1000) -> list[Scenario]:
-    """The 43 public scenarios (deterministic)."""
-    suite: list[Scenario] = []
+    """The 44 public scenarios (deterministic): the demo plus 43 generated ones."""
+    suite: list[Scenario] = [red_ball_scenario()]
     seed = base_seed
     for distractors in range(6):
         for k in range(3):

@@ -1,0 +1,68 @@
+"""One scenario through the real node graph on the MuJoCo simulator (ROS-free: processes only).
+
+``sim_node`` runs the scenario in lockstep, judges it and exits; this module starts the graph
+in a ROS domain of its own, waits for that exit and returns the result JSON it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+from .graph import GraphOptions, simulation_graph
+from .supervisor import Supervisor
+
+
+def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOptions = GraphOptions(),
+                 domain_id: Optional[int] = None, video: str = "mp4", mode: str = "lockstep",
+                 timeout: float = 600.0, quiet: bool = False) -> dict:
+    """Run ``scenario`` with the graph of ``options``; return its result dict.
+
+    A run that crashes or times out is returned as a failure with the reason, never raised:
+    an evaluation must count it.
+    """
+    scenario, out_dir = Path(scenario), Path(out_dir)
+    name = scenario.stem
+    sim_parameters = {"scenario": str(scenario.resolve()), "mode": mode, "output_dir": str(out_dir.resolve()),
+                      "video": video, "exit_on_done": True}
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE=os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE",
+                                                                          "LOCALHOST"))
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / f"{name}.log"
+    started = time.monotonic()
+    with open(log_path if quiet else os.devnull, "w") as log:  # quiet: node output to a log file
+        supervisor = Supervisor(simulation_graph(options, sim_parameters), options, env=env,
+                                log=(lambda _: None) if quiet else print, output=log if quiet else None)
+        supervisor.start()
+        sim = next(r.process for r in supervisor.running if r.spec.executable == "sim_node")
+        try:
+            code = _wait_for_sim(supervisor, sim, timeout)
+        finally:
+            supervisor.stop()
+    result_path = out_dir / name / "result.json"
+    if code == 0 and result_path.exists():
+        result = json.loads(result_path.read_text())
+    else:
+        where = f"; see {log_path}" if quiet else ""
+        result = {"scenario": name, "success": False, "reasons": [f"graph run failed (sim_node exit {code}){where}"]}
+    result["wall_s"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _wait_for_sim(supervisor: Supervisor, sim: subprocess.Popen, timeout: float) -> Optional[int]:
+    """sim_node's exit code; None on timeout or when another node died first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sim.poll() is not None:
+            return sim.returncode
+        dead = supervisor.poll()
+        if dead is not None and dead.process is not sim:
+            return None
+        time.sleep(0.2)
+    return None
