@@ -10,6 +10,7 @@ checkpoint directory (its config.json has ``model_type: clip``) gives a zero-sho
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Optional, Union
@@ -73,11 +74,20 @@ class FusionPolicy(_PolicyBase):
     """Runs :class:`FusionModel` on the latest frame; the command's text states are cached."""
 
     def __init__(self, model: FusionModel, device: str = "cpu", name: str = "fusion",
-                 presence_threshold: float = 0.5, hfov: Optional[float] = None) -> None:
+                 presence_threshold: float = 0.5, hfov: Optional[float] = None,
+                 search_turn: Optional[float] = 0.7, search_limit: float = 2 * math.pi + 0.3) -> None:
+        """``search_turn``: turn rate (rad/s, positive = left, the oracle's convention) used while
+        the model says ``search``; None uses the continuous head's angular output instead (a
+        checkpoint trained with flip augmentation of search frames predicts ~0 there).
+        ``search_limit``: after turning this far (rad) in search of the same command without
+        finding it, report ``not_found`` and stop until the next command."""
         super().__init__(name, hfov if hfov is not None else model.config.hfov, presence_threshold)
         self.model = model.to(device).eval()
         self.device = device
         self.actions = [Action(a) for a in model.config.actions]
+        self.search_turn = search_turn
+        self.search_limit = float(search_limit)
+        self.reset()
 
     @torch.inference_mode()
     def select_action(self, observation: Observation) -> PolicyOutput:
@@ -100,18 +110,39 @@ class FusionPolicy(_PolicyBase):
         linear, angular = (float(v) for v in out.velocity[0])
         if not action.moves:
             linear = angular = 0.0
-        if action == Action.SEARCH:
-            linear = 0.0
         where = (f"at {np.degrees(grounding.target.bearing):+.0f} deg" if grounding.target
                  else "not in view")
         reason = f"{grounding.phrase} {where} (presence {presence:.2f})"
+        command = observation.command
+        if (command.text, command.stamp) != self._command_key:  # a new command: forget the search
+            self._command_key = (command.text, command.stamp)
+            self._searched, self._not_found = 0.0, False
+        if self._last_now is not None and self._last_angular:
+            self._searched += abs(self._last_angular) * max(0.0, observation.now - self._last_now)
+        self._last_now = observation.now
+        if action == Action.SEARCH:
+            linear = 0.0
+            if self.search_turn is not None:
+                angular = self.search_turn
+            if self._not_found or self._searched >= self.search_limit:
+                self._not_found = True
+                action, linear, angular = Action.NOT_FOUND, 0.0, 0.0
+                reason = f"no {grounding.phrase} after turning {math.degrees(self._searched):.0f} deg"
+        else:
+            self._searched = 0.0
+        self._last_angular = angular if action == Action.SEARCH else 0.0
         decision = Decision(action, float(probs[index]), reason, linear, angular,
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
                             policy=self.name)
         return PolicyOutput(grounding, decision)
 
     def reset(self) -> None:
-        """Forget per-episode state; the text cache stays (it depends only on the text)."""
+        """Forget per-episode state (search progress); the text cache stays (it depends only on the text)."""
+        self._command_key: Optional[tuple[str, float]] = None
+        self._searched = 0.0
+        self._not_found = False
+        self._last_now: Optional[float] = None
+        self._last_angular = 0.0
 
 
 class ZeroShotPolicy(_PolicyBase):

@@ -117,7 +117,8 @@ _FLIP = {Action.TURN_LEFT.value: Action.TURN_RIGHT.value, Action.TURN_RIGHT.valu
 def make_batch(data: SplitData, indices: Sequence[int], actions: Sequence[str],
                label_ids: dict[str, int], flip: Optional[np.ndarray] = None) -> dict:
     """Tensors for ``FusionModel.forward``. ``flip`` (bool per sample) mirrors images left-right,
-    mirroring boxes, swapping turn_left/turn_right and negating the angular velocity."""
+    mirroring boxes, swapping turn_left/turn_right and negating the angular velocity (except
+    for ``search``, whose turn direction is the expert's convention)."""
     idx = np.asarray(indices, dtype=np.int64)
     images = data.images[idx]  # (B, H, W, 3) uint8
     boxes = data.boxes[idx].copy()  # (B, 4)
@@ -129,7 +130,10 @@ def make_batch(data: SplitData, indices: Sequence[int], actions: Sequence[str],
         x0 = boxes[flip, 0].copy()
         boxes[flip, 0] = np.where(data.present[idx][flip] > 0.5, 1.0 - boxes[flip, 2], 0.0)
         boxes[flip, 2] = np.where(data.present[idx][flip] > 0.5, 1.0 - x0, 0.0)
-        velocity[flip, 1] *= -1.0
+        # Mirror turns, but not search: the expert's search direction is a convention (left),
+        # not a property of the image, so a mirrored search frame still turns left.
+        mirror = flip & np.array([a != Action.SEARCH.value for a in acts])
+        velocity[mirror, 1] *= -1.0
         acts = [_FLIP.get(a, a) if f else a for a, f in zip(acts, flip)]
     action_index = {a: i for i, a in enumerate(actions)}
     tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)  # (B,H,W,3)->(B,3,H,W)

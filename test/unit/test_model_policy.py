@@ -105,3 +105,44 @@ def test_bundled_default_checkpoint_is_small_safetensors_and_loads():
     out = policy.select_action(_obs("go to the red ball", width=320, height=240))
     assert out.grounding.image_size == (320, 240)
     assert out.decision.action.value in policy.model.config.actions
+
+
+def _always(policy, action: str) -> None:
+    head = policy.model.action_head[-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[policy.model.config.actions.index(action)] = 10.0
+
+
+def test_search_turns_left_and_gives_up_after_a_full_turn(checkpoint):
+    policy = load_fusion_policy(checkpoint, search_turn=0.7)
+    _always(policy, "search")
+    obs = lambda text, now, stamp=1.0: Observation(_obs(text).frame, Command(text, stamp), now=now)  # noqa: E731
+    first = policy.select_action(obs("go to the red ball", 0.0)).decision
+    assert first.action == Action.SEARCH and first.angular == 0.7 and first.linear == 0.0
+    t = 0.0
+    while t < 9.0:  # 9 s x 0.7 rad/s = 6.3 rad < 2 pi + 0.3
+        t += 0.5
+        assert policy.select_action(obs("go to the red ball", t)).decision.action == Action.SEARCH
+    t += 1.0
+    gave_up = policy.select_action(obs("go to the red ball", t)).decision
+    assert gave_up.action == Action.NOT_FOUND and gave_up.angular == 0.0
+    assert policy.select_action(obs("go to the red ball", t + 5)).decision.action == Action.NOT_FOUND
+    # A new command (or a reset) searches again.
+    assert policy.select_action(obs("go to the red ball", t + 6, stamp=2.0)).decision.action == Action.SEARCH
+    policy.reset()
+    assert policy.select_action(obs("go to the red ball", t + 7, stamp=2.0)).decision.angular == 0.7
+
+
+def test_seeing_the_target_resets_the_search(checkpoint):
+    policy = load_fusion_policy(checkpoint)
+    obs = lambda now: Observation(_obs("go to the red ball").frame, Command("go to the red ball", 1.0), now=now)  # noqa: E731
+    _always(policy, "search")
+    for k in range(18):
+        policy.select_action(obs(k * 0.5))
+    _always(policy, "forward")
+    assert policy.select_action(obs(9.5)).decision.action == Action.FORWARD
+    _always(policy, "search")
+    for k in range(4):
+        assert policy.select_action(obs(10.0 + k)).decision.action == Action.SEARCH
