@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--mode", default="lockstep", choices=("lockstep", "realtime"))
     sim.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit (s)")
     sim.set_defaults(func=cmd_sim, namespace="", camera="sim", microphone=False, params_file=None,
-                     use_sim_time=True)
+                     use_sim_time=True, duration=None)
 
     ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side")
     ev.add_argument("--suite", default="scenarios/public")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .graph import GraphOptions, simulation_graph
+from .graph import GraphOptions, simulation_graph, simulation_options
 from .supervisor import Supervisor
 
 
@@ -26,6 +26,7 @@ def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOption
     an evaluation must count it.
     """
     scenario, out_dir = Path(scenario), Path(out_dir)
+    options = simulation_options(options)
     name = scenario.stem
     sim_parameters = {"scenario": str(scenario.resolve()), "mode": mode, "output_dir": str(out_dir.resolve()),
                       "video": video, "exit_on_done": True}

@@ -90,14 +90,18 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
     return nodes
 
 
+def simulation_options(options: GraphOptions) -> GraphOptions:
+    """``options`` for a run on the MuJoCo simulator: the camera is ``sim_node`` and time is sim time."""
+    return GraphOptions(**{**options.__dict__, "camera": "sim", "use_sim_time": True})
+
+
 def simulation_graph(options: GraphOptions, sim_parameters: dict) -> list[NodeSpec]:
     """The bringup graph on the MuJoCo simulator: ``sim_node`` is the camera, the base and the clock.
 
-    ``options.camera`` is forced to "sim" and ``use_sim_time`` to true; the fusion node ticks at
-    least as fast as the simulator, as lockstep needs.
+    Run it with :func:`simulation_options`; the fusion node ticks at least as fast as the
+    simulator, as lockstep needs.
     """
-    options = GraphOptions(**{**options.__dict__, "camera": "sim", "use_sim_time": True})
-    nodes = bringup_graph(options)
+    nodes = bringup_graph(simulation_options(options))
     rate = float(sim_parameters.get("rate_hz", 15.0))
     nodes = [NodeSpec(n.name, n.executable, {**n.parameters, "rate_hz": max(rate, 15.0)}, n.remappings)
              if n.executable == "fusion_node" else n for n in nodes]

@@ -28,16 +28,19 @@ def test_sim_command_runs_the_public_red_ball_scenario_and_writes_its_outputs(do
     assert (out / "trajectory.png").stat().st_size > 1000 and (out / "camera.gif").stat().st_size > 1000
 
 
-def test_eval_reports_each_policy_by_task_type(tmp_path):
+def test_eval_reports_each_policy_by_task_type(domain_id, tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
     for name in ("go_to_red_ball.yaml", "stop_0.yaml"):
         shutil.copy(ROOT / "scenarios" / "public" / name, suite / name)
-    summary = evaluate(suite, ["oracle", "baseline"], tmp_path / "out", mode="lockstep", workers=1)
+    summary = evaluate(suite, ["oracle", "baseline"], tmp_path / "out", mode="graph", workers=1,
+                       domain_base=domain_id)
     oracle = summary["policies"]["oracle"]
     assert oracle["scenarios"] == 2 and oracle["success_rate"] == 1.0
     assert set(oracle["by_category"]) == {"goto", "stop"}
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| goto |" in report and "| stop |" in report and "oracle" in report and "baseline" in report
     assert (tmp_path / "out" / "success_by_category.png").stat().st_size > 1000
-    assert json.loads((tmp_path / "out" / "eval.json").read_text())["mode"] == "lockstep"
+    baseline = {r["scenario"]: r for r in summary["policies"]["baseline"]["results"]}
+    assert baseline["go_to_red_ball"]["success"], baseline["go_to_red_ball"]["reasons"]
+    assert json.loads((tmp_path / "out" / "eval.json").read_text())["mode"] == "graph"

@@ -84,3 +84,15 @@ def test_setup_installs_data_files_for_colcon():
         assert needle in source
     assert (ROOT / "resource" / "mm_robot").exists()
     assert re.search(r"script_dir=\$base/lib/mm_robot", (ROOT / "setup.cfg").read_text())
+
+
+def test_simulation_runs_on_sim_time_with_sim_node_as_the_camera():
+    from mm_robot.ros.graph import simulation_graph, simulation_options
+    options = simulation_options(GraphOptions(policy="fusion"))
+    assert options.use_sim_time and options.camera == "sim" and options.policy == "fusion"
+    specs = simulation_graph(GraphOptions(), {"rate_hz": 20.0})
+    names = [s.executable for s in specs]
+    assert "camera_node" not in names and names[-1] == "sim_node"
+    fusion = next(s for s in specs if s.executable == "fusion_node")
+    assert fusion.parameters["rate_hz"] == 20.0
+    assert "use_sim_time:=true" in ros_arguments(fusion, options)
