@@ -75,18 +75,21 @@ class FusionPolicy(_PolicyBase):
 
     def __init__(self, model: FusionModel, device: str = "cpu", name: str = "fusion",
                  presence_threshold: float = 0.5, hfov: Optional[float] = None,
-                 search_turn: Optional[float] = 0.7, search_limit: float = 2 * math.pi + 0.3) -> None:
+                 search_turn: Optional[float] = 0.7, search_limit: float = 2 * math.pi + 0.3,
+                 seen_frames: int = 3) -> None:
         """``search_turn``: turn rate (rad/s, positive = left, the oracle's convention) used while
         the model says ``search``; None uses the continuous head's angular output instead (a
         checkpoint trained with flip augmentation of search frames predicts ~0 there).
         ``search_limit``: after turning this far (rad) in search of the same command without
-        finding it, report ``not_found`` and stop until the next command."""
+        finding it, report ``not_found`` and stop until the next command; the count restarts
+        only after ``seen_frames`` consecutive frames that are not ``search``."""
         super().__init__(name, hfov if hfov is not None else model.config.hfov, presence_threshold)
         self.model = model.to(device).eval()
         self.device = device
         self.actions = [Action(a) for a in model.config.actions]
         self.search_turn = search_turn
         self.search_limit = float(search_limit)
+        self.seen_frames = int(seen_frames)
         self.reset()
 
     @torch.inference_mode()
@@ -128,8 +131,13 @@ class FusionPolicy(_PolicyBase):
                 self._not_found = True
                 action, linear, angular = Action.NOT_FOUND, 0.0, 0.0
                 reason = f"no {grounding.phrase} after turning {math.degrees(self._searched):.0f} deg"
+            self._seen_streak = 0
         else:
-            self._searched = 0.0
+            # Only a target seen for a few frames in a row ends the search: one false
+            # positive while turning must not restart the full-turn count.
+            self._seen_streak += 1
+            if self._seen_streak >= self.seen_frames:
+                self._searched = 0.0
         self._last_angular = angular if action == Action.SEARCH else 0.0
         decision = Decision(action, float(probs[index]), reason, linear, angular,
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
@@ -143,6 +151,7 @@ class FusionPolicy(_PolicyBase):
         self._not_found = False
         self._last_now: Optional[float] = None
         self._last_angular = 0.0
+        self._seen_streak = 0
 
 
 class ZeroShotPolicy(_PolicyBase):

@@ -135,14 +135,20 @@ def test_search_turns_left_and_gives_up_after_a_full_turn(checkpoint):
     assert policy.select_action(obs("go to the red ball", t + 7, stamp=2.0)).decision.angular == 0.7
 
 
-def test_seeing_the_target_resets_the_search(checkpoint):
-    policy = load_fusion_policy(checkpoint)
+def test_seeing_the_target_for_a_few_frames_resets_the_search(checkpoint):
+    policy = load_fusion_policy(checkpoint, search_limit=2.0, seen_frames=3)  # 2 rad at 0.7 rad/s
     obs = lambda now: Observation(_obs("go to the red ball").frame, Command("go to the red ball", 1.0), now=now)  # noqa: E731
-    _always(policy, "search")
-    for k in range(18):
-        policy.select_action(obs(k * 0.5))
-    _always(policy, "forward")
-    assert policy.select_action(obs(9.5)).decision.action == Action.FORWARD
-    _always(policy, "search")
-    for k in range(4):
-        assert policy.select_action(obs(10.0 + k)).decision.action == Action.SEARCH
+
+    def search_then_see(frames_seen: int) -> Action:
+        policy.reset()
+        _always(policy, "search")
+        for k in range(6):  # 0 .. 2.5 s: 1.75 rad turned
+            policy.select_action(obs(k * 0.5))
+        _always(policy, "forward")
+        for k in range(frames_seen):
+            assert policy.select_action(obs(3.0 + k * 0.1)).decision.action == Action.FORWARD
+        _always(policy, "search")
+        return policy.select_action(obs(4.0)).decision.action
+
+    assert search_then_see(1) == Action.NOT_FOUND  # one (false) sighting does not restart the count
+    assert search_then_see(3) == Action.SEARCH
