@@ -83,6 +83,23 @@ def run_fuzz(probe, supervisor, log_path):
     probe.command_pub.publish(bytes(raw))
     probe.command_pub.publish(String(data="x" * 1_000_000))
 
+    # The safety controller's own inputs: NaN proposals, junk decisions, camera_info from the future.
+    from geometry_msgs.msg import Twist
+    from sensor_msgs.msg import CameraInfo
+    proposal_pub = node.create_publisher(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
+    decision_pub = node.create_publisher(String, "decision", qos.RELIABLE)
+    info_cam_pub = node.create_publisher(CameraInfo, "camera/camera_info", qos.SENSOR_PUB)
+    time.sleep(0.5)
+    nan_twist = Twist()
+    nan_twist.linear.x = float("nan")
+    for _ in range(3):
+        proposal_pub.publish(nan_twist)
+        decision_pub.publish(String(data="{not json"))
+        future = CameraInfo()
+        future.header.stamp = to_stamp(now(probe) + 5.0)
+        info_cam_pub.publish(future)
+        time.sleep(0.1)
+
     # A 100 MB image last (best effort may drop it whole; if it arrives it is refused by size).
     huge = Image(height=10_000, width=10_000, encoding="mono8", step=10_000)
     huge.header.stamp = to_stamp(now(probe))
@@ -97,6 +114,13 @@ def run_fuzz(probe, supervisor, log_path):
                 "errors.audio.audio_nonfinite", "errors.audio.audio_layout",
                 "errors.command.command_utf8", "errors.command.command_length"]
     assert probe.wait_for(lambda: all(k in counts() for k in expected), 10.0), (counts(), log_path.read_text()[-3000:])
+    def safety_counts():
+        entry = probe.latest_diagnostic("safety_controller_node")
+        return entry[3] if entry else {}
+
+    assert probe.wait_for(lambda: {"errors.proposal_nonfinite", "errors.decision.malformed",
+                                   "errors.camera.stamp_future"} <= set(safety_counts()), 10.0), safety_counts()
+    assert int(safety_counts()["invalid_proposals"]) >= 1
     assert int(counts()["errors.image.encoding"]) >= 100  # best effort, depth 1: many are dropped
     assert all(r.process.poll() is None for r in supervisor.running), "a node died"
     assert all(s.linear == 0 == s.angular for s in probe.cmd_vel), "malformed input caused motion"
