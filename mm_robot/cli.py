@@ -111,6 +111,19 @@ def cmd_eval(args) -> int:
     return 0
 
 
+# Subcommands whose arguments belong to a ``*_main(argv)`` of mm_robot.training.
+FORWARDED = {"datagen": ("datagen_main", "generate training episodes from the simulator with the oracle expert"),
+             "train": ("train_main", "train the fusion model: contrastive stage 1, multi-task stage 2; "
+                       "torchrun for DDP"),
+             "evaluate-model": ("evaluate_main", "offline evaluation of a checkpoint on held-out splits")}
+
+
+def _forward(name: str, argv: Sequence[str]) -> int:
+    from . import training
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    return int(getattr(training, FORWARDED[name][0])(list(argv)) or 0)
+
+
 def cmd_sros2_policy(args) -> int:
     from .ros.security import policy_xml
     print(policy_xml(args.namespace), end="")
@@ -170,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="runs/eval")
     ev.set_defaults(func=cmd_eval)
 
+    for name, (_, text) in FORWARDED.items():
+        sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)
+
     policy = sub.add_parser("sros2-policy", help="print the SROS2 access-control policy (docs/security.md)")
     policy.add_argument("--namespace", default="")
     policy.set_defaults(func=cmd_sros2_policy)
@@ -178,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     _localhost_only()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in FORWARDED:
+        return _forward(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
