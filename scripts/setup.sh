@@ -31,5 +31,5 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: on our machines this is a CPU build from local disk; an unpinned
 # torch (or one pulled in by another package) would download a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[ros,text,sim,test]"
+python -m pip install -q -e ".[ros,test]"
 echo "setup: done. Activate with '. .venv/bin/activate'; try 'mm-robot demo --duration 20'."

@@ -16,6 +16,11 @@ from .vocabulary import STOP_WORDS, colour_of, shape_of
 
 _WORD = re.compile(r"[a-z']+")
 
+# Shape words that are also ordinary words ("can you find ..."): they name a shape only right
+# after a colour or a determiner ("the can", "a red can").
+_ALSO_ORDINARY = {"can", "cans"}
+_DETERMINERS = {"the", "a", "an", "that", "this", "each", "any", "one"}
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -55,9 +60,12 @@ def parse(text: str) -> Intent:
     if is_stop(text):
         return Intent("stop")
     colour = shape = None
+    previous = ""
     for word in _WORD.findall(text.lower()):
         colour = colour or colour_of(word)
-        shape = shape or shape_of(word)
+        if word not in _ALSO_ORDINARY or previous in _DETERMINERS or colour_of(previous):
+            shape = shape or shape_of(word)
+        previous = word
     if colour is None and shape is None:
         return Intent("unknown")
     return Intent("goto", colour, shape)
