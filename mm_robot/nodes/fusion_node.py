@@ -49,7 +49,8 @@ class FusionNode(Node):
         super().__init__("fusion_node")
         self.config: FusionConfig = declare_config(self, FusionConfig)
         self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
-        options = {"checkpoint": self.config.checkpoint} if self.config.policy == "fusion" else {}
+        options = ({"checkpoint": self.config.checkpoint, "num_threads": self.config.policy_threads}
+                   if self.config.policy == "fusion" else {})
         try:
             policy = make_policy(self.config.policy, **options)
         except (OSError, ValueError) as error:

@@ -28,6 +28,8 @@ class FusionConfig:
                           "(the trained multimodal model).", choices=("baseline", "fusion"), read_only=True)
     checkpoint: str = setting("", "Checkpoint directory for the fusion policy; empty = the shipped "
                               "default.", read_only=True)
+    policy_threads: int = setting(1, "Torch intra-op threads of the fusion policy (1 keeps the other "
+                                  "callbacks responsive on a small CPU).", low=1, high=64, read_only=True)
     rate_hz: float = setting(15.0, "Policy ticks per second.", low=0.5, high=100.0)
     max_input_age: float = setting(0.5, "Camera frames older than this stop the robot (s).", low=0.01,
                                    high=10.0)
