@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .configuration import CONFIG_NAME, WEIGHTS_NAME, FusionConfig
+from .configuration import WEIGHTS_NAME, FusionConfig
 from .encoders import AudioEncoder, build_text, build_vision, sinusoidal_2d
 
 

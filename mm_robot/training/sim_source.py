@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Iterator, Optional
+from typing import Iterator
 
 import cv2
-import numpy as np
 
 from .scenes import ALL_COMBOS, HELD_OUT_COMBOS, SEEN_COMBOS, SampleSpec, command_text, relight
 
