@@ -75,7 +75,6 @@ class SimNode(Node):
         self._last: Advance | None = None
         self.done = False
         self.commands_played = 0
-        self.lockstep_misses = 0
         if self.config.mode == "realtime":
             period = 1.0 / (self.config.rate_hz * self.config.real_time_factor)
         else:
@@ -138,7 +137,7 @@ class SimNode(Node):
                     self._waiting_since = wall
                 if wall - self._waiting_since < cfg.lockstep_timeout:
                     return
-                self.lockstep_misses += 1
+                self.session.lockstep_misses += 1
             self._waiting_since = None
         elif cfg.mode == "lockstep" and wall - self._last_step_wall < 1.0 / cfg.rate_hz:
             return  # before the scenario starts, lockstep runs at real-time pace
@@ -196,7 +195,7 @@ class SimNode(Node):
         health = Health(values={"scenario": s.name, "mode": self.config.mode, "sim_time": round(s.world.time, 3),
                                 "started": s.started,
                                 "ticks": s.ticks, "commands_played": self.commands_played,
-                                "lockstep_misses": self.lockstep_misses, "invalid_cmd_vel": s.invalid_cmd_vel,
+                                "lockstep_misses": s.lockstep_misses, "invalid_cmd_vel": s.invalid_cmd_vel,
                                 "dropped_messages": self.errors.total,
                                 "collisions": s.world.collision_count})
         if s.invalid_cmd_vel:

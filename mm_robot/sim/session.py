@@ -91,6 +91,7 @@ class SimSession:
         self.command = (0.0, 0.0)
         self.command_time = -math.inf
         self.invalid_cmd_vel = 0
+        self.lockstep_misses = 0  # lockstep steps taken without a decision for the latest frame
         self.action: Optional[str] = None
         self.decision_stamp = -math.inf
         self.grounding: Optional[dict] = None
@@ -204,8 +205,10 @@ class SimSession:
                                                              self.out_dir / "trajectory.png", self.result,
                                                              targets, title=self.name))
             if self.result is not None:
-                extra = {"mode": self.config.mode, "sim_time_offset": round(self.started_at or 0.0, 4), "wall_s": round(time.monotonic() - self._started_wall, 2),
-                         "invalid_cmd_vel": self.invalid_cmd_vel, "outputs": dict(self.outputs)}
+                extra = {"mode": self.config.mode, "sim_time_offset": round(self.started_at or 0.0, 4),
+                         "wall_s": round(time.monotonic() - self._started_wall, 2),
+                         "invalid_cmd_vel": self.invalid_cmd_vel, "lockstep_misses": self.lockstep_misses,
+                         "outputs": dict(self.outputs)}
                 self.outputs["result"] = str(write_result(self.result, self.out_dir / "result.json", extra))
         self.world.close()
         return self.result
