@@ -4,7 +4,7 @@
 #   scripts/train_default.sh [WORK_DIR]      (default WORK_DIR: /tmp/mm_robot_default)
 #
 # 1. renders the dataset with the MuJoCo world (seed 0; ~25 min on one core),
-# 2. trains on one CPU thread (stage 1 contrastive, stage 2 multi-task; ~25 min),
+# 2. trains on one CPU thread (stage 1 contrastive, stage 2 multi-task; ~23 min),
 # 3. evaluates on the held-out splits and copies the model (safetensors + config + card)
 #    into the package. Every step resumes if re-run.
 set -euo pipefail
@@ -16,9 +16,9 @@ cd "$HERE"
 nice -n 10 "$PY" -c "import sys; from mm_robot.training import datagen_main; sys.exit(datagen_main(sys.argv[1:]))" \
   --out "$WORK/data" --source sim --train 24000 --eval 600 --seed 0 --workers "${WORKERS:-2}" --no-progress
 nice -n 10 "$PY" -c "import sys; from mm_robot.training import train_main; sys.exit(train_main(sys.argv[1:]))" \
-  --data "$WORK/data" --out "$WORK/run" --stage1-steps "${STAGE1:-200}" --stage2-steps "${STAGE2:-2800}" \
+  --data "$WORK/data" --out "$WORK/run" --stage1-steps "${STAGE1:-200}" --stage2-steps "${STAGE2:-4300}" \
   --batch-size 48 --lr 2e-3 --threads 1 --log-every 50 --eval-every 400 --ckpt-every 200 \
-  --max-minutes "${MAX_MINUTES:-25}" --resume
+  --max-minutes "${MAX_MINUTES:-38}" --resume
 DEST="$HERE/mm_robot/resources/checkpoints/fusion_default"
 mkdir -p "$DEST"
 cp "$WORK/run/model/"{config.json,model.safetensors,README.md,eval.json,eval.md,metrics.json} "$DEST/"
