@@ -61,10 +61,12 @@ def run_fuzz(probe, supervisor, log_path):
         image_pub.publish(image(probe, encoding="yuv422_weird"))
         time.sleep(0.0008)
     burst_end = time.monotonic()
+    time.sleep(0.5)  # let the node drain the burst
     for bad in (image(probe, step=10), image(probe, width=0, height=0, step=0, data=b""),
                 image(probe, data=bytes(7)), image(probe, height=5000, step=96)):
-        image_pub.publish(bad)
-        time.sleep(0.1)  # depth-1 best-effort subscription: give each its turn
+        for _ in range(5):  # depth-1 best effort may drop any single one
+            image_pub.publish(bad)
+            time.sleep(0.05)
 
     # Audio: NaN samples and an odd byte count.
     assert probe.wait_for(lambda: info_pub.get_subscription_count() > 0, 10.0)
@@ -73,7 +75,7 @@ def run_fuzz(probe, supervisor, log_path):
     nan = chunk_to_audio(AudioChunk(np.full((1600, 1), np.nan, np.float32), 16000, now(probe)))
     odd = chunk_to_audio(AudioChunk(np.zeros((1600, 1), np.float32), 16000, now(probe)))
     odd.data = bytes(6401)
-    for msg in (nan, odd, nan):
+    for msg in (nan, odd) * 3:
         audio_pub.publish(msg)
         time.sleep(0.1)
 
