@@ -22,6 +22,37 @@ from .graph import GraphOptions, NodeSpec
 from .supervisor import Supervisor
 
 
+class BackgroundNode:
+    """An rclpy node in a context of its own (``domain_id``), spun by a daemon thread once
+    :meth:`start` is called; :meth:`close` tears it down. Lets a test or a benchmark sit beside
+    nodes running in other processes."""
+
+    def __init__(self, name: str, domain_id: int) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if not self.context.ok():
+                    return
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+
 @dataclass
 class Sample:
     time: float
@@ -39,27 +70,15 @@ class Probe:
     diagnostics: dict[str, list] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=self.domain_id)
-        self.node = rclpy.create_node("test_probe", context=self.context)
+        self._background = BackgroundNode("test_probe", self.domain_id)
+        self.node = self._background.node
         self.lock = threading.RLock()
         self.node.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
         self.node.create_subscription(String, "decision", self._on_decision, qos.RELIABLE)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
         self.command_pub = self.node.create_publisher(String, "command", qos.RELIABLE)
         self.estop_pub = self.node.create_publisher(Bool, "estop", qos.LATCHED)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if not self.context.ok():
-                    return
+        self._background.start()
 
     def _on_cmd_vel(self, msg: Twist) -> None:
         with self.lock:
@@ -111,9 +130,7 @@ class Probe:
             return entries[-1] if entries else None
 
     def close(self) -> None:
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=2)
+        self._background.close()
 
 
 def start_graph(specs: list[NodeSpec], options: GraphOptions = GraphOptions(), output=None) -> Supervisor:

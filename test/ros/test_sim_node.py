@@ -10,20 +10,17 @@ import threading
 import time
 
 import pytest
-import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from mm_robot.ros import qos
 from mm_robot.ros.graph import NodeSpec
-from mm_robot.ros.probe import start_graph
+from mm_robot.ros.probe import BackgroundNode, start_graph
 
 pytestmark = pytest.mark.ros
 pytest.importorskip("mujoco")
@@ -44,9 +41,8 @@ class SimProbe:
     sim/ground_truth and answers every frame with a decision stamped with that frame's time."""
 
     def __init__(self, domain_id: int, drive: bool, stamped: bool = False) -> None:
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node("sim_probe", context=self.context)
+        self._background = BackgroundNode("sim_probe", domain_id)
+        self.node = self._background.node
         self.lock = threading.Lock()
         self.images, self.infos, self.odoms, self.clocks, self.commands, self.truths = [], [], [], [], [], []
         self.diagnostics: list[dict] = []
@@ -61,18 +57,7 @@ class SimProbe:
         n.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self.cmd_pub = n.create_publisher(TwistStamped if stamped else Twist, "cmd_vel", qos.COMMAND_VELOCITY)
         self.decision_pub = n.create_publisher(String, "decision", qos.RELIABLE)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(n)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if not self.context.ok():
-                    return
+        self._background.start()
 
     def _add(self, bucket: list, item) -> None:
         with self.lock:
@@ -127,9 +112,7 @@ class SimProbe:
         return False
 
     def close(self) -> None:
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-        self.thread.join(timeout=2)
+        self._background.close()
 
 
 def wait_exit(process, timeout: float):
