@@ -20,6 +20,7 @@ WEIGHTS_NAME = "model.safetensors"
 MODEL_TYPE = "mm_robot_fusion"
 
 FUSION_MODES = ("concat", "add", "gated")
+POOLING_MODES = ("mean", "attention")
 VISION_ENCODERS = ("cnn", "vit", "clip", "hf_vit")
 TEXT_ENCODERS = ("minilm", "clip", "hf_auto", "embedding")
 AUDIO_ENCODERS = ("logmel_cnn",)
@@ -54,6 +55,7 @@ class FusionConfig:
     vision_pretrained: Optional[str] = None
     vision_channels: tuple[int, ...] = (16, 32, 64)  # CNN stage widths (stride 2 each after the stem)
     vision_stride: int = 8  # CNN/ViT token stride in pixels -> a (H/8) x (W/8) token grid
+    vision_context_convs: int = 0  # CNN only: residual depthwise dilated 3x3 blocks on the token grid (wider view)
     vit_layers: int = 2
     vit_heads: int = 4
     freeze_vision: bool = False
@@ -76,6 +78,7 @@ class FusionConfig:
     fusion: str = "gated"
     n_heads: int = 4
     fusion_layers: int = 1
+    pooling: str = "attention"  # fused command tokens -> one query: learned "attention" weights or "mean"
     dropout: float = 0.0
     # Heads.
     actions: tuple[str, ...] = DEFAULT_ACTIONS
@@ -104,6 +107,10 @@ class FusionConfig:
             raise ValueError(f"vision_encoder must be one of {VISION_ENCODERS}, got {self.vision_encoder!r}")
         if self.text_encoder not in TEXT_ENCODERS:
             raise ValueError(f"text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+        if self.pooling not in POOLING_MODES:
+            raise ValueError(f"pooling must be one of {POOLING_MODES}, got {self.pooling!r}")
+        if self.vision_context_convs < 0:
+            raise ValueError("vision_context_convs must be >= 0")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be divisible by n_heads")
         if self.image_height % self.vision_stride or self.image_width % self.vision_stride:

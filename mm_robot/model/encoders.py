@@ -85,8 +85,22 @@ def _conv_bn(c_in: int, c_out: int, stride: int) -> nn.Sequential:
                          nn.ReLU(inplace=True))
 
 
+class _ContextBlock(nn.Module):
+    """Residual depthwise-separable 3x3 conv with dilation 2: wider context for a few kFLOPs a token."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 2, dilation=2, groups=c, bias=False), nn.BatchNorm2d(c),
+                                  nn.ReLU(inplace=True), nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
 class CompactCNN(nn.Module):
-    """A small strided CNN trained from scratch: stride 2 per stage, one extra 3x3 per stage.
+    """A small strided CNN trained from scratch: stride 2 per stage, one extra 3x3 per stage,
+    then ``vision_context_convs`` residual depthwise-separable dilated 3x3 convs on the token grid,
+    which widen each token's view (receptive field 43 px, +32 px each) at little cost.
 
     (B, 3, H, W) -> tokens (B, H/s * W/s, C_last) with s = 2**len(channels).
     """
@@ -101,6 +115,7 @@ class CompactCNN(nn.Module):
         for c_out in cfg.vision_channels:
             layers += [_conv_bn(c_in, c_out, 2), _conv_bn(c_out, c_out, 1)]
             c_in = c_out
+        layers += [_ContextBlock(c_in) for _ in range(cfg.vision_context_convs)]
         self.body = nn.Sequential(*layers)
         self.out_dim = c_in
 

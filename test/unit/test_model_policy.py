@@ -152,3 +152,61 @@ def test_seeing_the_target_for_a_few_frames_resets_the_search(checkpoint):
 
     assert search_then_see(1) == Action.NOT_FOUND  # one (false) sighting does not restart the count
     assert search_then_see(3) == Action.SEARCH
+
+
+
+@pytest.fixture(scope="module")
+def rendered_scene():
+    """A fresh MuJoCo scene (not from the dataset): a near red ball on the left, a blue box on the
+    right and a smaller red box behind, between them. Returns (frame, name -> true pixel box)."""
+    pytest.importorskip("mujoco")
+    from mm_robot.sim.spec import CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec
+    from mm_robot.sim.world import World
+
+    objects = (ObjectSpec("red_ball", "red", "ball", 1.6, 0.45, 0.35),
+               ObjectSpec("blue_box", "blue", "box", 1.5, -0.45, 0.35),
+               ObjectSpec("red_box", "red", "box", 2.4, 0.0, 0.35))
+    scene = SceneSpec(objects=objects, camera=CameraSpec(320, 240, math.radians(60.0)),
+                      randomisation=Randomisation(seed=7, lighting=False, floor=False))
+    world = World(scene)
+    try:
+        world.reset(Pose2D(0.0, 0.0, 0.0))
+        view = world.render()
+        truth = world.ground_truth(view)
+    finally:
+        world.close()
+    frame = Frame(np.ascontiguousarray(view.rgb), stamp=1.0, frame_id="cam")
+    return frame, {o.name: o.box.as_tuple() for o in truth.objects}
+
+
+def _ground(policy, frame, text):
+    return policy.select_action(Observation(frame, Command(text, 1.0), now=1.1)).grounding
+
+
+def _iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_shipped_checkpoint_grounds_the_named_object_in_a_rendered_scene(rendered_scene):
+    frame, boxes = rendered_scene
+    policy = load_fusion_policy()
+    for text, name in (("go to the red ball", "red_ball"), ("find the blue box", "blue_box")):
+        grounding = _ground(policy, frame, text)
+        assert grounding.target is not None, text
+        assert _iou(grounding.target.box, boxes[name]) >= 0.5, (text, grounding.target.box, boxes[name])
+    assert _ground(policy, frame, "go to the green cone").target is None
+    assert _ground(policy, frame, "go to the red cylinder").target is None
+
+
+@pytest.mark.xfail(strict=True, reason="known weakness of the shipped checkpoint: with a larger object of the "
+                   "same colour in view it grounds that one (\"red box\" -> the red ball, \"blue ball\" -> "
+                   "the blue box); see docs/model.md")
+def test_shipped_checkpoint_tells_shapes_of_one_colour_apart(rendered_scene):
+    frame, boxes = rendered_scene
+    policy = load_fusion_policy()
+    grounding = _ground(policy, frame, "drive to the red box")
+    assert grounding.target is not None and _iou(grounding.target.box, boxes["red_box"]) >= 0.5
+    assert _ground(policy, frame, "go to the blue ball").target is None

@@ -172,3 +172,25 @@ def test_every_generated_wording_parses_to_what_it_means():
             colour, shape = rng.choice(sorted(HELD_OUT_COMBOS))
             intent = parse(command_text(rng, split, "goto", (colour, shape)))
             assert (intent.kind, intent.colour, intent.shape) == ("goto", colour, shape)
+
+
+def test_paraphrase_breakdown_groups_in_view_samples_by_held_out_word_and_template():
+    from mm_robot.model import FusionModel, tiny_config
+    from mm_robot.training.dataset import SplitData
+    from mm_robot.training.evaluate import paraphrase_breakdown
+
+    texts = ["seek out the scarlet ball", "seek out the red ball", "roll over to the red orb",
+             "your target is the blue box"]
+    n = len(texts)
+    data = SplitData(images=np.zeros((n, 32, 48, 3), np.uint8), texts=texts,
+                     labels=["red ball", "red ball", "red ball", "blue box"],
+                     boxes=np.tile(np.float32([0.2, 0.2, 0.6, 0.6]), (n, 1)),
+                     present=np.float32([1, 1, 1, 0]), actions=["forward"] * n,
+                     velocity=np.zeros((n, 2), np.float32), kinds=["goto"] * n,
+                     n_distractors=np.zeros(n, np.int16))
+    result = paraphrase_breakdown(FusionModel(tiny_config()), data)
+    words = {k: v["n"] for k, v in result["by_held_out_word"].items()}
+    assert words == {"-": 1, "orb": 1, "scarlet": 1}  # the absent sample is not counted
+    templates = {k: v["n"] for k, v in result["by_template"].items()}
+    assert templates == {"roll over to the {c} {s}": 1, "seek out the {c} {s}": 2}
+    assert all(0.0 <= v["grounding_acc"] <= 1.0 for v in result["by_held_out_word"].values())

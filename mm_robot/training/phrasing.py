@@ -1,0 +1,96 @@
+"""More ways to say "go to the red ball", for training only.
+
+The datasets store each goto command with its canonical label ("red ball"), so the trainer
+can re-word a sample on the fly (``Rephraser``). The wording comes from a small grammar —
+prefix, verb phrase, object phrase, suffix — over the training templates' verbs plus more,
+training synonyms plus extra colour and shape words that the command parser does not know.
+
+What the paraphrase split holds out stays held out: no held-out synonym
+(``scenes.HELD_OUT_SYNONYMS``) and no held-out template's wording (``PARAPHRASE_TEMPLATES``)
+is ever produced; ``test/unit/test_phrasing.py`` checks both. The aim is a text projection
+that reads colour and shape out of any sentence, not one that memorised fourteen templates.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .scenes import TRAIN_SYNONYMS
+
+PREFIXES = ("", "", "", "please ", "robot, ", "hey robot, ", "okay, ", "now ", "can you ",
+            "could you please ", "would you ", "i need you to ", "i'd like you to ", "go ahead and ",
+            "alright, ", "quick, ")
+VERBS = ("go to", "move to", "drive to", "find", "go towards", "navigate to", "head to", "approach",
+         "take me to", "look for", "get close to", "locate", "reach", "travel to", "come to",
+         "search for", "get to", "proceed to", "go over to", "move towards", "drive up to", "go near",
+         "move closer to", "steer towards", "go and find", "track down", "drive towards", "go find",
+         "visit", "go up to")
+DETERMINERS = ("the", "the", "the", "that", "a", "this")
+OBJECT_FORMS = ("{d} {c} {s}", "{d} {c} {s}", "{d} {c} {s}", "{d} {s} that is {c}", "{d} {c} coloured {s}",
+                "{d} {s} which is {c}", "{d} {c} {s} over there", "{d} big {c} {s}", "{d} small {c} {s}",
+                "{d} little {c} {s}", "{d} {c} {s} on the floor", "{d} bright {c} {s}")
+SUFFIXES = ("", "", "", " please", " now", " right away", " quickly", " slowly", ", thanks", " for me",
+            " when you can", " carefully", "?", " straight away")
+BARE_FORMS = ("{c} {s}", "{c} {s} please", "the {c} {s}", "{c} {s}, go", "{s}, the {c} one")
+
+# Words the command parser does not know but a speaker might use (none is held out).
+EXTRA_COLOUR_WORDS = {
+    "red": ("ruby", "cherry"), "green": ("emerald", "grass green"),
+    "blue": ("azure", "royal blue"), "yellow": ("lemon", "canary yellow"),
+    "orange": ("tangerine", "amber"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),
+    "white": ("snow white", "ivory"), "black": ("jet black", "ebony", "coal black"),
+}
+EXTRA_SHAPE_WORDS = {
+    "ball": ("round ball", "bouncy ball"), "box": ("cuboid", "brick", "square box"),
+    "cylinder": ("column", "canister", "post"), "cone": ("traffic cone", "pylon"),
+    "capsule": ("tablet", "lozenge"),
+}
+
+
+def _words(canonical: str, extra: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return (canonical,) + tuple(TRAIN_SYNONYMS.get(canonical, ())) + extra.get(canonical, ())
+
+
+def phrase(rng: np.random.Generator, colour: str, shape: str, p_synonym: float = 0.4) -> str:
+    """One training command naming (colour, shape), drawn from the grammar."""
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    colours, shapes = _words(colour, EXTRA_COLOUR_WORDS), _words(shape, EXTRA_SHAPE_WORDS)
+    c = pick(colours[1:]) if len(colours) > 1 and rng.random() < p_synonym else colour
+    s = pick(shapes[1:]) if len(shapes) > 1 and rng.random() < p_synonym else shape
+    if rng.random() < 0.12:
+        return pick(BARE_FORMS).format(c=c, s=s)
+    obj = pick(OBJECT_FORMS).format(d=pick(DETERMINERS), c=c, s=s)
+    return f"{pick(PREFIXES)}{pick(VERBS)} {obj}{pick(SUFFIXES)}"
+
+
+class Rephraser:
+    """Re-words goto commands of a batch with probability ``p``, from a fixed bank per label.
+
+    A bank (``per_label`` phrasings per label, seeded) keeps the frozen text tower's cache small:
+    every phrasing is encoded once, not once per step.
+    """
+
+    def __init__(self, labels: Sequence[str], p: float, per_label: int = 96, seed: int = 0) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"rephrase probability must be in [0, 1], got {p}")
+        self.p = p
+        rng = np.random.default_rng([seed, 7919])
+        self.bank: dict[str, list[str]] = {}
+        for label in sorted(set(labels)):
+            if " " not in label:
+                continue  # stop / unknown samples have no label
+            colour, shape = label.split(" ", 1)
+            self.bank[label] = sorted({phrase(rng, colour, shape) for _ in range(per_label)})
+
+    def __call__(self, texts: list[str], labels: Sequence[str], kinds: Sequence[str],
+                 rng: np.random.Generator) -> list[str]:
+        out = list(texts)
+        for i, (label, kind) in enumerate(zip(labels, kinds)):
+            bank = self.bank.get(label)
+            if kind == "goto" and bank and rng.random() < self.p:
+                out[i] = bank[int(rng.integers(len(bank)))]
+        return out

@@ -1,0 +1,70 @@
+"""Training-time re-wording: it names the right object and never leaks what the paraphrase split holds out."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from mm_robot.core.commands import parse
+from mm_robot.training.phrasing import Rephraser, phrase
+from mm_robot.training.scenes import ALL_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_TEMPLATES
+
+
+def _samples(n: int = 4000) -> list[tuple[str, str, str]]:
+    rng = np.random.default_rng(1)
+    out = []
+    for i in range(n):
+        colour, shape = ALL_COMBOS[i % len(ALL_COMBOS)]
+        out.append((colour, shape, phrase(rng, colour, shape)))
+    return out
+
+
+def test_no_held_out_synonym_is_ever_produced():
+    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
+    assert held, "the paraphrase split must hold some synonyms out"
+    for _, _, text in _samples():
+        assert not held & set(re.findall(r"[a-z]+", text)), text
+
+
+def test_no_held_out_template_wording_is_produced():
+    # The words before the object in each held-out template ("seek out the", ...), and the
+    # question form's "go there" ("please" alone is too common a word to hold out).
+    fixed = [t.split("{c}")[0].strip() for t in PARAPHRASE_TEMPLATES] + ["go there"]
+    assert all(fixed)
+    for _, _, text in _samples():
+        for words in fixed:
+            assert words not in text, (words, text)
+
+
+def test_the_grammar_goes_well_beyond_the_stored_templates():
+    texts = {text for _, _, text in _samples()}
+    stored = {t.format(c=c, s=s) for t in TRAIN_TEMPLATES for c, s in ALL_COMBOS}
+    assert len(texts) > 2000
+    assert len(texts - stored) > 0.9 * len(texts)
+
+
+def test_canonical_words_parse_back_to_the_named_object():
+    rng = np.random.default_rng(3)
+    for colour, shape in ALL_COMBOS:
+        for _ in range(20):
+            text = phrase(rng, colour, shape, p_synonym=0.0)
+            cmd = parse(text)
+            assert (cmd.colour, cmd.shape) == (colour, shape), text
+
+
+def test_rephraser_changes_only_goto_commands_at_the_given_rate():
+    labels = ["red ball", "", "blue cone", ""] * 250
+    kinds = ["goto", "stop", "goto", "unknown"] * 250
+    texts = ["go to the red ball", "stop", "find the blue cone", "hello"] * 250
+    out = Rephraser(labels, p=0.5, seed=0)(texts, labels, kinds, np.random.default_rng(0))
+    changed = [i for i, (a, b) in enumerate(zip(texts, out)) if a != b]
+    assert all(kinds[i] == "goto" for i in changed)
+    assert 0.35 < len(changed) / 500 < 0.65
+    for i in changed:
+        cmd = parse(out[i])
+        assert cmd.colour is None or cmd.colour == labels[i].split()[0], out[i]
+    assert Rephraser(labels, p=0.0)(texts, labels, kinds, np.random.default_rng(0)) == texts
+    with pytest.raises(ValueError):
+        Rephraser(labels, p=1.5)
