@@ -91,7 +91,9 @@ def run_fuzz(probe, supervisor, log_path):
     proposal_pub = node.create_publisher(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
     decision_pub = node.create_publisher(String, "decision", qos.RELIABLE)
     info_cam_pub = node.create_publisher(CameraInfo, "camera/camera_info", qos.SENSOR_PUB)
-    time.sleep(0.5)
+    # Discovery of fresh publishers can take well over 0.5 s on a loaded machine: wait for it.
+    assert probe.wait_for(lambda: all(pub.get_subscription_count() > 0
+                                      for pub in (proposal_pub, decision_pub, info_cam_pub)), 10.0)
     nan_twist = Twist()
     nan_twist.linear.x = float("nan")
     for _ in range(3):
