@@ -133,7 +133,8 @@ def run_fuzz(probe, supervisor, log_path):
 
     # R16: the burst of 1000 bad images logged at most twice.
     lines = [line for line in log_path.read_text().splitlines() if "[image.encoding]" in line]
-    assert 1 <= len(lines) <= 2 + int(time.monotonic() - burst_end) + int(burst_end - burst_start), lines
+    # Bad encodings arrive only during the burst (+ a short drain): one line per second of it.
+    assert 1 <= len(lines) <= 2 + int(burst_end - burst_start), lines
 
     # The node still works: a valid frame with the ball gives a grounded decision.
     scene = SyntheticScene(parse_scene("red ball 2 0"))

@@ -10,7 +10,7 @@ import torch
 
 from mm_robot.core.records import Action, Command, Decision, Frame, Grounding, Observation, PolicyOutput
 from mm_robot.core.steering import bearing_of
-from mm_robot.model import FusionModel, tiny_config
+from mm_robot.model import FusionModel, box_iou, tiny_config
 from mm_robot.model.policy import FusionPolicy, load_fusion_policy
 from mm_robot.policies import make_policy
 from mm_robot.policies.base import Policy
@@ -184,10 +184,7 @@ def _ground(policy, frame, text):
 
 
 def _iou(a, b):
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return float(box_iou(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))
 
 
 def test_shipped_checkpoint_grounds_the_named_object_in_a_rendered_scene(rendered_scene):
