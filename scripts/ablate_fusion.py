@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 MODES = ("concat", "add", "gated")
-SPLITS = ("seen", "unseen_combo", "paraphrase", "distractors", "lighting")
+SPLITS = ("seen", "unseen_combo", "paraphrase", "distractors", "lighting", "confusers")
 TRAIN = "import sys; from mm_robot.training import train_main; sys.exit(train_main(sys.argv[1:]))"
 
 

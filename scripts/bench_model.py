@@ -4,7 +4,8 @@
     python scripts/bench_model.py [--checkpoint DIR] [--frames 200] [--json out.json]
 
 Measures, with torch.set_num_threads(1):
-  * median / p90 latency of ``FusionModel.encode`` on one preprocessed frame, the command's
+  * median / p90 latency of ``FusionModel.encode`` (in its ``for_inference`` serving form, as
+    ``load_fusion_policy`` loads it) on one preprocessed frame, the command's
     text states cached (what the fusion node pays per frame);
   * median latency of ``FusionPolicy.select_action`` on a 320x240 camera frame (adds resizing
     and building the records);
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
     if (path / "config.json").is_file():
         model, source = FusionModel.from_pretrained(path), str(path)
     else:
-        model, source = FusionModel(FusionConfig()).eval(), "random init (default config)"
+        model, source = FusionModel(FusionConfig()), "random init (default config)"
+    model.for_inference()  # what load_fusion_policy serves
     cfg = model.config
     policy = FusionPolicy(model)
     text = "go to the red ball"

@@ -66,6 +66,10 @@ class FusionConfig:
     max_text_tokens: int = 16
     text_vocab_size: int = 0  # "embedding" encoder only (tests): byte-level vocabulary
     text_dim: int = 0  # "embedding" encoder only
+    # Colour words -> extra command tokens from a colour-name table (model/colour_lexicon.py).
+    colour_lexicon: bool = False
+    max_colour_tokens: int = 3
+    colour_jitter: float = 0.05  # std of the noise added to colour features while training
     # Audio.
     use_audio: bool = False
     audio_sample_rate: int = 16000
@@ -111,6 +115,10 @@ class FusionConfig:
             raise ValueError(f"pooling must be one of {POOLING_MODES}, got {self.pooling!r}")
         if self.vision_context_convs < 0:
             raise ValueError("vision_context_convs must be >= 0")
+        if self.max_colour_tokens < 1:
+            raise ValueError("max_colour_tokens must be >= 1")
+        if self.colour_jitter < 0:
+            raise ValueError("colour_jitter must be >= 0")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be divisible by n_heads")
         if self.image_height % self.vision_stride or self.image_width % self.vision_stride:

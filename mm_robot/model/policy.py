@@ -203,5 +203,5 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
     if model_type == "clip":
         return ZeroShotPolicy(path, device=device, **kw)
     overrides = kw.pop("overrides", {}) or {}
-    model = FusionModel.from_pretrained(path, **overrides)
+    model = FusionModel.from_pretrained(path, **overrides).for_inference()
     return FusionPolicy(model, device=device, **kw)

@@ -25,7 +25,7 @@ from .dataset import DATASET_FORMAT, INDEX_NAME, write_shard
 from .scenes import EVAL_SPLITS, SPLITS, expert_label, sample_spec
 
 DEFAULT_COUNTS = {"train": 24000, "seen": 600, "unseen_combo": 600, "paraphrase": 600,
-                  "distractors": 600, "lighting": 600}
+                  "distractors": 600, "lighting": 600, "confusers": 600}
 
 
 def shard_seed(seed: int, split: str, shard: int) -> int:

@@ -36,10 +36,10 @@ SUFFIXES = ("", "", "", " please", " now", " right away", " quickly", " slowly",
 BARE_FORMS = ("{c} {s}", "{c} {s} please", "the {c} {s}", "{c} {s}, go", "{s}, the {c} one")
 
 # Words the command parser does not know but a speaker might use (none is held out).
-EXTRA_COLOUR_WORDS = {
+EXTRA_COLOUR_WORDS = {  # unambiguous in the XKCD colour survey (not "amber": yellow or orange?)
     "red": ("ruby", "cherry"), "green": ("emerald", "grass green"),
     "blue": ("azure", "royal blue"), "yellow": ("lemon", "canary yellow"),
-    "orange": ("tangerine", "amber"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),
+    "orange": ("tangerine", "pumpkin"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),
     "white": ("snow white", "ivory"), "black": ("jet black", "ebony", "coal black"),
 }
 EXTRA_SHAPE_WORDS = {

@@ -11,6 +11,11 @@ Splits (``SPLITS``):
 * ``paraphrase``: held-out sentence templates and held-out synonyms.
 * ``distractors``: 5-8 distractors.
 * ``lighting``: strong dimming / over-exposure, colour casts and noise.
+* ``confusers``: look-alikes of the named object are in view (same colour, other shape and
+  same shape, other colour); the named object itself is there only half the time.
+
+Training scenes hold look-alikes too (``CONFUSER_RATE`` of them), because a model that
+matches colour alone is right in most random scenes and wrong in exactly these.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from ..core.records import Action, Candidate
 from ..core.steering import SteeringConfig, bearing_of, steer
 from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPES
 
-SPLITS = ("train", "seen", "unseen_combo", "paraphrase", "distractors", "lighting")
+SPLITS = ("train", "seen", "unseen_combo", "paraphrase", "distractors", "lighting", "confusers")
 EVAL_SPLITS = SPLITS[1:]
 
 # One combo per colour, shapes rotating, so every colour and every shape is still seen in train.
@@ -35,6 +40,8 @@ HELD_OUT_COMBOS: frozenset[tuple[str, str]] = frozenset({
 })
 ALL_COMBOS: tuple[tuple[str, str], ...] = tuple((c, s) for c in COLOURS for s in SHAPES)
 SEEN_COMBOS = tuple(c for c in ALL_COMBOS if c not in HELD_OUT_COMBOS)
+GOTO_ONLY_SPLITS = ("unseen_combo", "paraphrase", "confusers")  # splits about grounding only
+CONFUSER_RATE = 0.3  # share of training scenes built around look-alikes of the target
 
 TRAIN_TEMPLATES = (
     "go to the {c} {s}", "move to the {c} {s}", "drive to the {c} {s}", "find the {c} {s}",
@@ -112,6 +119,39 @@ def command_text(rng: random.Random, split: str, kind: str, target: Optional[tup
     return template.format(c=c_word, s=s_word)
 
 
+def lookalikes(rng: random.Random, target: tuple[str, str]) -> list[tuple[str, str]]:
+    """Seen combos that share one attribute with ``target``: one of the same colour (other
+    shape) and one of the same shape (other colour)."""
+    colour, shape = target
+    same_colour = [c for c in SEEN_COMBOS if c[0] == colour and c != target]
+    same_shape = [c for c in SEEN_COMBOS if c[1] == shape and c != target]
+    return [rng.choice(group) for group in (same_colour, same_shape) if group]
+
+
+def is_confusing(rng: random.Random, split: str) -> bool:
+    """Whether a scene of ``split`` is built around look-alikes (draws from ``rng`` for train only,
+    so the other splits stay what they were before look-alikes existed)."""
+    return split == "confusers" or (split == "train" and rng.random() < CONFUSER_RATE)
+
+
+def confusing_objects(rng: random.Random, target: tuple[str, str], n_distractors: int,
+                      ) -> tuple[bool, list[tuple[str, str]]]:
+    """(target placed?, the other objects): the target's look-alikes, topped up with random seen
+    combos to ``n_distractors``; the target itself is left out half the time."""
+    similar = lookalikes(rng, target)
+    rest = [c for c in SEEN_COMBOS if c != target and c not in similar]
+    others = similar + rng.sample(rest, max(0, n_distractors - len(similar)))
+    return rng.random() < 0.5, others
+
+
+def scene_objects(rng: random.Random, split: str, target: tuple[str, str], n_distractors: int,
+                  ) -> tuple[bool, list[tuple[str, str]]]:
+    """(target placed?, the other objects) for a simulator scene of ``split`` about ``target``."""
+    if is_confusing(rng, split):
+        return confusing_objects(rng, target, n_distractors)
+    return True, rng.sample([c for c in SEEN_COMBOS if c != target], n_distractors)
+
+
 def sample_spec(rng: random.Random, split: str) -> SampleSpec:
     """Draw what a sample of ``split`` shows and what its command says."""
     if split not in SPLITS:
@@ -119,7 +159,7 @@ def sample_spec(rng: random.Random, split: str) -> SampleSpec:
     combos = [c for c in ALL_COMBOS if c in HELD_OUT_COMBOS] if split == "unseen_combo" else list(SEEN_COMBOS)
     n_dis = rng.randint(5, 8) if split == "distractors" else rng.randint(0, 3)
     roll = rng.random()
-    kind = "goto" if split in ("unseen_combo", "paraphrase") or roll < 0.84 else ("stop" if roll < 0.92 else "unknown")
+    kind = "goto" if split in GOTO_ONLY_SPLITS or roll < 0.84 else ("stop" if roll < 0.92 else "unknown")
     target = rng.choice(combos) if kind == "goto" else None
     in_view = kind == "goto" and rng.random() < 0.75
     pool = [c for c in SEEN_COMBOS if c != target]
@@ -128,6 +168,9 @@ def sample_spec(rng: random.Random, split: str) -> SampleSpec:
         distractors = (rng.choice(pool),)
     if kind != "goto" and rng.random() < 0.8 and n_dis == 0:
         distractors = (rng.choice(pool),)
+    if kind == "goto" and is_confusing(rng, split):
+        in_view, others = confusing_objects(rng, target, n_dis)
+        distractors = tuple(others)
     text = command_text(rng, split, kind, target)
     return SampleSpec(split, kind, text, target, in_view, distractors, len(distractors),
                       split == "lighting")

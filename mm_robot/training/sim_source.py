@@ -5,7 +5,8 @@ from random robot poses (~10 ms a view at 320x240), each with its own command; t
 label comes from the segmentation boxes and the simulator's oracle expert (``mm_robot.sim.oracle``, fresh
 for every view, so its decision depends on that frame's ground truth only): "not in view"
 means the oracle does not see the named object (>= its ``min_pixels``), and the action
-and (v, omega) are what the oracle would command there.
+and (v, omega) are what the oracle would command there. Which objects a scene holds (look-alikes
+of the target included) is ``scenes.scene_objects``'s choice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Iterator
 
 import cv2
 
-from .scenes import ALL_COMBOS, HELD_OUT_COMBOS, SEEN_COMBOS, SampleSpec, command_text, relight
+from .scenes import (ALL_COMBOS, GOTO_ONLY_SPLITS, HELD_OUT_COMBOS, SEEN_COMBOS, SampleSpec, command_text, relight,
+                     scene_objects)
 
 
 def available() -> bool:
@@ -65,8 +67,8 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
     while made < count:
         n_dis = rng.randint(5, 8) if split == "distractors" else rng.randint(0, 3)
         target = rng.choice(pool)
-        others = rng.sample([c for c in SEEN_COMBOS if c != target], n_dis)
-        combos = [target] + others
+        placed, others = scene_objects(rng, split, target, n_dis)
+        combos = ([target] if placed else []) + others
         objects = _place_objects(rng, combos, near_bias=True)
         scene = SceneSpec(objects=objects, camera=CameraSpec(camera[0], camera[1], hfov),
                           randomisation=Randomisation(seed=rng.getrandbits(31), lighting=True, floor=True,
@@ -79,11 +81,12 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
                 world.reset(Pose2D(rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15), yaw))
                 view = world.render()
                 roll = rng.random()
-                kind = "goto" if split in ("unseen_combo", "paraphrase") or roll < 0.84 else (
+                kind = "goto" if split in GOTO_ONLY_SPLITS or roll < 0.84 else (
                     "stop" if roll < 0.92 else "unknown")
                 named = None
                 if kind == "goto":
-                    named = target if rng.random() < 0.85 else rng.choice([c for c in pool if c not in combos] or pool)
+                    absent = [c for c in pool if c not in combos] or pool
+                    named = target if split == "confusers" or rng.random() < 0.85 else rng.choice(absent)
                 text = command_text(rng, split, kind, named)
                 truth = world.ground_truth(view)
                 oracle = OracleExpert(truth=lambda: truth, camera=scene.camera)

@@ -34,6 +34,7 @@ from ..model.modeling import FusionModel
 from .dataset import load_split, make_batch, read_index
 from .evaluate import evaluate_dataset, evaluate_model, markdown_table, write_report
 from .phrasing import Rephraser
+from .scenes import CONFUSER_RATE, EVAL_SPLITS
 
 CSV_COLUMNS = ("step", "stage", "lr", "loss", "loss_contrastive", "loss_heatmap", "loss_box", "loss_action",
                "loss_velocity", "presence_acc", "action_acc", "ground_acc", "val_grounding_acc",
@@ -291,6 +292,9 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         "frozen towers are not stored here and are re-loaded at load time",
         f"- fusion: cross-attention ({cfg.n_heads} heads, {cfg.fusion_layers} layer) + `{cfg.fusion}` fusion, "
         f"`{cfg.pooling}` pooling, d_model={cfg.d_model}; vision context blocks: {cfg.vision_context_convs}",
+        (f"- colour lexicon: each colour phrase of a command (XKCD / CSS4 names, `mm_robot.model.colour_lexicon`) "
+         f"is one more command token, up to {cfg.max_colour_tokens}; feature noise {cfg.colour_jitter} while training"
+         if cfg.colour_lexicon else "- colour lexicon: off"),
         f"- parameters stored: {sum(p.numel() for n, p in model.state_dict().items() if not n.startswith(model._skipped_prefixes())):,}",
         "",
         "## Data", "",
@@ -305,7 +309,9 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f"- validation during training: the first {args.val_samples} samples of `{args.val_split}` (monitoring only; "
         "the final weights are the last step's, no checkpoint selection)",
         "- splits: seen (same distribution as train), unseen_combo (9 colour×shape combos never in train), "
-        "paraphrase (held-out templates and synonyms), distractors (5-8 distractors), lighting (dim / over-exposed / tinted)",
+        "paraphrase (held-out templates and synonyms), distractors (5-8 distractors), lighting (dim / over-exposed / tinted), "
+        "confusers (same-colour and same-shape look-alikes in view, the named object present half the time); "
+        f"train scenes built around look-alikes: {CONFUSER_RATE:.0%}",
         "",
         "## Training", "",
         f"- stage 1 (contrastive region↔text): {args.stage1_steps} steps; stage 2 (multi-task): {args.stage2_steps} steps; "
@@ -349,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=int, default=None)
     p.add_argument("--val-split", default="seen")
     p.add_argument("--val-samples", type=int, default=300)
-    p.add_argument("--eval-splits", default="seen,unseen_combo,paraphrase,distractors,lighting")
+    p.add_argument("--eval-splits", default=",".join(EVAL_SPLITS))
     p.add_argument("--eval-limit", type=int, default=None)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--eval-every", type=int, default=500)

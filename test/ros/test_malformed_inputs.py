@@ -55,6 +55,18 @@ def run_fuzz(probe, supervisor, log_path):
                           and probe.latest_diagnostic("fusion_node") is not None, 30.0)
     probe.say("go to the red ball")
 
+    def counts():
+        entry = probe.latest_diagnostic("fusion_node")
+        return entry[3] if entry else {}
+
+    # A writer can see the reader before the reader has matched the writer, and best effort drops
+    # what is sent meanwhile: send one malformation until the node has counted it.
+    deadline = time.monotonic() + 20.0
+    while "errors.image.layout" not in counts() and time.monotonic() < deadline:
+        image_pub.publish(image(probe, step=10))
+        time.sleep(0.1)
+    assert "errors.image.layout" in counts(), counts()
+
     # Images: 1000 with an unknown encoding in about a second, then the other malformations.
     burst_start = time.monotonic()
     for _ in range(1000):
@@ -109,10 +121,6 @@ def run_fuzz(probe, supervisor, log_path):
     huge.header.stamp = to_stamp(now(probe))
     huge.data = bytes(100_000_000)
     image_pub.publish(huge)
-
-    def counts():
-        entry = probe.latest_diagnostic("fusion_node")
-        return entry[3] if entry else {}
 
     expected = ["errors.image.encoding", "errors.image.layout", "errors.image.size",
                 "errors.audio.audio_nonfinite", "errors.audio.audio_layout",

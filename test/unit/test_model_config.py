@@ -28,6 +28,7 @@ def test_default_actions_are_core_actions():
     {"fusion": "multiply"}, {"vision_encoder": "resnet"}, {"text_encoder": "gpt"},
     {"d_model": 30, "n_heads": 4}, {"image_height": 100}, {"actions": ("idle", "fly")},
     {"vision_channels": (8, 16)}, {"pooling": "max"}, {"vision_context_convs": -1},
+    {"max_colour_tokens": 0}, {"colour_jitter": -0.1},
 ])
 def test_bad_settings_fail_at_construction(change):
     with pytest.raises(ValueError):

@@ -173,6 +173,47 @@ def test_save_then_load_gives_identical_outputs(tmp_path, fusion):
     assert torch.equal(got.velocity, ref.velocity)
 
 
+@pytest.mark.parametrize("context_convs", [0, 1])
+def test_serving_form_gives_the_same_outputs_and_cannot_be_saved(tmp_path, context_convs):
+    torch.manual_seed(0)
+    cfg = tiny_config(vision_context_convs=context_convs)
+    model = FusionModel(cfg)
+    batch = _batch(cfg)
+    for _ in range(3):  # moves the batch-norm running statistics away from their identity start
+        model(batch)
+    model.eval()
+    with torch.no_grad():
+        ref = model.encode(batch["images"], batch["texts"])
+        served = model.for_inference()
+        got = served.encode(batch["images"], batch["texts"])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in served.modules())
+    assert torch.allclose(got.heat_logits, ref.heat_logits, atol=1e-4)
+    assert torch.allclose(got.action_logits, ref.action_logits, atol=1e-4)
+    assert torch.allclose(got.box, ref.box, atol=1e-5)
+    with pytest.raises(RuntimeError, match="for_inference"):
+        served.save_pretrained(tmp_path / "ck")
+
+
+def test_command_tokens_are_cached_only_while_serving_and_match_a_fresh_projection():
+    torch.manual_seed(0)
+    cfg = tiny_config(colour_lexicon=True)
+    model = FusionModel(cfg).eval()
+    batch = _batch(cfg)
+    with torch.no_grad():
+        fresh = model.encode(batch["images"], batch["texts"]).heat_logits
+        assert set(model._command_cache) == set(batch["texts"])
+        cached = model.encode(batch["images"], batch["texts"]).heat_logits
+    assert torch.equal(fresh, cached)
+    model.train()
+    assert not model._command_cache  # the weights may change now
+    model(batch)[0].backward()
+    assert not model._command_cache and model.txt_proj[0].weight.grad is not None
+    model.eval()
+    with torch.enable_grad():  # gradients wanted: no cache, so they reach the projection
+        model.encode(batch["images"], batch["texts"])
+    assert not model._command_cache
+
+
 def test_loading_refuses_a_checkpoint_of_another_shape(tmp_path):
     FusionModel(tiny_config(d_model=32)).save_pretrained(tmp_path / "ck")
     config = json.loads((tmp_path / "ck" / "config.json").read_text())

@@ -12,10 +12,12 @@ from mm_robot.core.records import Action
 from mm_robot.training.datagen import datagen_main, generate
 from mm_robot.training.dataset import load_split, make_batch, read_index, read_shard
 from mm_robot.training.painter import paint_scene
-from mm_robot.training.scenes import (HELD_OUT_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_SYNONYMS,
-                                      TRAIN_TEMPLATES, expert_label, sample_spec)
+from mm_robot.training.scenes import (CONFUSER_RATE, HELD_OUT_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES,
+                                      SEEN_COMBOS, TRAIN_SYNONYMS, TRAIN_TEMPLATES, expert_label, sample_spec,
+                                      scene_objects)
 
-COUNTS = {"train": 60, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20}
+COUNTS = {"train": 60, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20,
+          "confusers": 20}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def test_other_seed_other_data(dataset, tmp_path):
 
 def test_held_out_combos_only_in_the_unseen_split(dataset):
     held = {f"{c} {s}" for c, s in HELD_OUT_COMBOS}
-    for split in ("train", "seen", "paraphrase", "distractors", "lighting"):
+    for split in ("train", "seen", "paraphrase", "distractors", "lighting", "confusers"):
         assert not held & set(load_split(dataset, split).labels)
     unseen = load_split(dataset, "unseen_combo")
     assert set(unseen.labels) <= held and unseen.labels
@@ -84,6 +86,35 @@ def test_paraphrases_use_held_out_wording_and_distractor_split_is_crowded():
         assert 5 <= sample_spec(rng, "distractors").n_distractors <= 8
         assert sample_spec(rng, "train").n_distractors <= 3
     assert not any(t.split("{")[0] in train_prefixes for t in PARAPHRASE_TEMPLATES if t.split("{")[0])
+
+
+def _has_lookalikes(target, others) -> bool:
+    colour, shape = target
+    return (any(c == colour and s != shape for c, s in others)
+            and any(s == shape and c != colour for c, s in others))
+
+
+def test_confuser_scenes_hold_lookalikes_and_the_named_object_only_half_the_time():
+    rng = random.Random(4)
+    specs = [sample_spec(rng, "confusers") for _ in range(400)]
+    assert all(spec.kind == "goto" and _has_lookalikes(spec.target, spec.distractors) for spec in specs)
+    assert all(spec.target not in spec.distractors for spec in specs)
+    assert not HELD_OUT_COMBOS & {c for spec in specs for c in spec.distractors}
+    assert 0.4 < np.mean([spec.target_in_view for spec in specs]) < 0.6
+    # Training scenes are built around look-alikes at CONFUSER_RATE.
+    target = ("red", "box")
+    confusing = [_has_lookalikes(target, scene_objects(rng, "train", target, 0)[1]) for _ in range(2000)]
+    assert abs(np.mean(confusing) - CONFUSER_RATE) < 0.04
+
+
+def test_lookalikes_leave_the_evaluation_splits_as_they_were():
+    """Only train and confusers scenes draw the extra random number, so the other held-out
+    splits are the very frames they were before look-alikes existed (results stay comparable)."""
+    target = ("blue", "ball")
+    for split in ("seen", "paraphrase", "distractors", "lighting"):
+        a, b = random.Random(9), random.Random(9)
+        assert scene_objects(a, split, target, 3) == (True, b.sample([c for c in SEEN_COMBOS if c != target], 3))
+        assert a.random() == b.random()
 
 
 def test_expert_labels_follow_steering():
@@ -137,12 +168,13 @@ def test_datagen_main_reports_counts(tmp_path, capsys):
     assert report["counts"] == {"train": 10, "seen": 5}
 
 
-def test_sim_source_labels_come_from_the_rendered_boxes():
+@pytest.mark.parametrize("split", ["seen", "confusers"])
+def test_sim_source_labels_come_from_the_rendered_boxes(split):
     from mm_robot.training import sim_source
     if not sim_source.available():
         pytest.skip("mm_robot.sim (MuJoCo) not importable")
     try:
-        samples = list(sim_source.sim_samples(random.Random(0), "seen", 6, 48, 64, views_per_scene=3,
+        samples = list(sim_source.sim_samples(random.Random(0), split, 6, 48, 64, views_per_scene=3,
                                               camera=(128, 96)))
     except Exception as exc:  # noqa: BLE001 - no GL context on this machine
         pytest.skip(f"MuJoCo cannot render here: {exc}")
@@ -157,6 +189,8 @@ def test_sim_source_labels_come_from_the_rendered_boxes():
         assert spec.target_in_view == (box is not None)
         if box is not None:
             assert 0 <= box[0] < box[2] <= 64 and 0 <= box[1] < box[3] <= 48
+        if split == "confusers":
+            assert spec.kind == "goto" and _has_lookalikes(spec.target, spec.distractors)
 
 
 def test_every_generated_wording_parses_to_what_it_means():
