@@ -24,7 +24,7 @@ import numpy as np
 from .dataset import DATASET_FORMAT, INDEX_NAME, write_shard
 from .scenes import EVAL_SPLITS, SPLITS, expert_label, sample_spec
 
-DEFAULT_COUNTS = {"train": 24000, "seen": 600, "unseen_combo": 600, "paraphrase": 600,
+DEFAULT_COUNTS = {"train": 24000, "val": 600, "seen": 600, "unseen_combo": 600, "paraphrase": 600,
                   "distractors": 600, "lighting": 600, "confusers": 600}
 
 

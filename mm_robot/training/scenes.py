@@ -5,8 +5,9 @@ Shared by both image sources (the OpenCV painter in ``painter.py`` and the MuJoC
 
 Splits (``SPLITS``):
 
-* ``train`` / ``seen``: seen colour x shape combos, training templates and synonyms,
-  0-3 distractors, normal lighting (``seen`` is a held-out sample of the same distribution).
+* ``train`` / ``val`` / ``seen``: seen colour x shape combos, training templates and synonyms,
+  0-3 distractors, normal lighting (``val``, for monitoring during training, and ``seen``, a test
+  split, are held-out samples of the same distribution).
 * ``unseen_combo``: the target is one of ``HELD_OUT_COMBOS`` (never drawn in train or seen).
 * ``paraphrase``: held-out sentence templates and held-out synonyms.
 * ``distractors``: 5-8 distractors.
@@ -29,8 +30,9 @@ from ..core.records import Action, Candidate
 from ..core.steering import SteeringConfig, bearing_of, steer
 from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPES
 
-SPLITS = ("train", "seen", "unseen_combo", "paraphrase", "distractors", "lighting", "confusers")
-EVAL_SPLITS = SPLITS[1:]
+SPLITS = ("train", "val", "seen", "unseen_combo", "paraphrase", "distractors", "lighting", "confusers")
+TRAIN_DISTRIBUTION = ("train", "val")
+EVAL_SPLITS = SPLITS[2:]  # the test splits
 
 # One combo per colour, shapes rotating, so every colour and every shape is still seen in train.
 HELD_OUT_COMBOS: frozenset[tuple[str, str]] = frozenset({
@@ -129,9 +131,9 @@ def lookalikes(rng: random.Random, target: tuple[str, str]) -> list[tuple[str, s
 
 
 def is_confusing(rng: random.Random, split: str) -> bool:
-    """Whether a scene of ``split`` is built around look-alikes (draws from ``rng`` for train only,
-    so the other splits stay what they were before look-alikes existed)."""
-    return split == "confusers" or (split == "train" and rng.random() < CONFUSER_RATE)
+    """Whether a scene of ``split`` is built around look-alikes (draws from ``rng`` for train and val
+    only, so the test splits stay what they were before look-alikes existed)."""
+    return split == "confusers" or (split in TRAIN_DISTRIBUTION and rng.random() < CONFUSER_RATE)
 
 
 def confusing_objects(rng: random.Random, target: tuple[str, str], n_distractors: int,

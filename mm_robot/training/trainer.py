@@ -199,6 +199,9 @@ def train(args: argparse.Namespace) -> dict:
     val = None
     if args.val_split and args.val_split in read_index(args.data)["splits"]:
         val = load_split(args.data, args.val_split, args.val_samples)
+    elif args.val_split and rank == 0:
+        print(f"warning: {args.data} has no {args.val_split!r} split (made before it existed?): no validation "
+              "during training; regenerate the data or pass --val-split", flush=True)
     label_ids: dict[str, int] = {}
     for label in sorted(set(data.labels)):
         label_ids[label] = len(label_ids)
@@ -306,8 +309,9 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
          if index.get("source") == "sim" else
          "- labels: `core.steering.steer` on the true box of the named object (search when it is not in view, "
          "stop / idle for stop / other sentences)"),
-        f"- validation during training: the first {args.val_samples} samples of `{args.val_split}` (monitoring only; "
-        "the final weights are the last step's, no checkpoint selection)",
+        (f"- validation during training: the first {args.val_samples} samples of `{args.val_split}` (monitoring only; "
+         "the final weights are the last step's, no checkpoint selection)"
+         if args.val_split in index.get("splits", {}) else "- validation during training: none"),
         "- splits: seen (same distribution as train), unseen_combo (9 colour×shape combos never in train), "
         "paraphrase (held-out templates and synonyms), distractors (5-8 distractors), lighting (dim / over-exposed / tinted), "
         "confusers (same-colour and same-shape look-alikes in view, the named object present half the time); "
@@ -353,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--train-split", default="train")
     p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--val-split", default="seen")
+    p.add_argument("--val-split", default="val",
+                   help="split monitored during training (a test split here would leak into model choices)")
     p.add_argument("--val-samples", type=int, default=300)
     p.add_argument("--eval-splits", default=",".join(EVAL_SPLITS))
     p.add_argument("--eval-limit", type=int, default=None)

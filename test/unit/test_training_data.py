@@ -16,7 +16,7 @@ from mm_robot.training.scenes import (CONFUSER_RATE, HELD_OUT_COMBOS, HELD_OUT_S
                                       SEEN_COMBOS, TRAIN_SYNONYMS, TRAIN_TEMPLATES, expert_label, sample_spec,
                                       scene_objects)
 
-COUNTS = {"train": 60, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20,
+COUNTS = {"train": 60, "val": 20, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20,
           "confusers": 20}
 
 
@@ -62,7 +62,7 @@ def test_other_seed_other_data(dataset, tmp_path):
 
 def test_held_out_combos_only_in_the_unseen_split(dataset):
     held = {f"{c} {s}" for c, s in HELD_OUT_COMBOS}
-    for split in ("train", "seen", "paraphrase", "distractors", "lighting", "confusers"):
+    for split in ("train", "val", "seen", "paraphrase", "distractors", "lighting", "confusers"):
         assert not held & set(load_split(dataset, split).labels)
     unseen = load_split(dataset, "unseen_combo")
     assert set(unseen.labels) <= held and unseen.labels

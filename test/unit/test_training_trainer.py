@@ -26,7 +26,7 @@ TINY = ["--preset", "tiny", "--batch-size", "8", "--log-every", "2", "--eval-eve
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    generate(root, {"train": 40, "seen": 10, "lighting": 10}, seed=0, source="painter", shard_size=40,
+    generate(root, {"train": 40, "val": 10, "seen": 10, "lighting": 10}, seed=0, source="painter", shard_size=40,
              height=32, width=48, progress=False)
     return root
 
@@ -44,7 +44,8 @@ def test_two_stage_run_writes_metrics_plot_checkpoint_and_model(data, tmp_path):
     model_dir = out / "model"
     assert {"config.json", "model.safetensors", "README.md", "eval.json", "eval.md"} <= {p.name for p in model_dir.iterdir()}
     assert set(json.loads((model_dir / "eval.json").read_text())) == {"seen", "lighting"}
-    assert "## Evaluation" in (model_dir / "README.md").read_text()
+    card = (model_dir / "README.md").read_text()
+    assert "## Evaluation" in card and "samples of `val`" in card  # validation is not a test split
     FusionModel.from_pretrained(model_dir)
 
 
