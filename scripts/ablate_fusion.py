@@ -20,8 +20,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mm_robot.training.scenes import EVAL_SPLITS as SPLITS  # noqa: E402
+
 MODES = ("concat", "add", "gated")
-SPLITS = ("seen", "unseen_combo", "paraphrase", "distractors", "lighting", "confusers")
 TRAIN = "import sys; from mm_robot.training import train_main; sys.exit(train_main(sys.argv[1:]))"
 
 

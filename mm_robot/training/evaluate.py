@@ -20,7 +20,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -47,13 +47,13 @@ def predict(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict[
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
-    pred = predict(model, data, batch_size)
+def summarise(pred: dict[str, np.ndarray], data: SplitData) -> dict:
+    """The metrics of one split from ``predict``'s per-sample output."""
     iou, acts, vel = pred["iou"], pred["action_ok"], pred["velocity_err"]
     pres = pred["presence"] >= 0.5
     present = data.present > 0.5
     goto = np.array([k == "goto" for k in data.kinds])
-    result = {
+    return {
         "n": int(len(data)),
         "n_in_view": int(present.sum()),
         "grounding_acc": float(((iou >= 0.5) & pres)[present].mean()) if present.any() else None,
@@ -63,12 +63,15 @@ def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -
         "action_acc": float(acts.mean()),
         "velocity_mae": [float(vel[:, 0].mean()), float(vel[:, 1].mean())],
     }
-    return result
 
 
-def paraphrase_breakdown(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
-    """Grounding accuracy of in-view samples by held-out synonym ("-": none) and by template."""
-    pred = predict(model, data, batch_size)
+def evaluate_model(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict:
+    return summarise(predict(model, data, batch_size), data)
+
+
+def paraphrase_breakdown(pred: dict[str, np.ndarray], data: SplitData) -> dict:
+    """Grounding accuracy of in-view samples by held-out synonym ("-": none) and by template,
+    from ``predict``'s output on the paraphrase split."""
     hit = (pred["presence"] >= 0.5) & (pred["iou"] >= 0.5)
     held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
     by_word: dict[str, list[bool]] = {}
@@ -85,11 +88,20 @@ def paraphrase_breakdown(model: FusionModel, data: SplitData, batch_size: int = 
     return {"by_held_out_word": summary(by_word), "by_template": summary(by_template)}
 
 
+def predict_splits(model: FusionModel, root: str | Path, splits: Optional[Sequence[str]] = None,
+                   limit: Optional[int] = None, batch_size: int = 128,
+                   ) -> Iterator[tuple[str, SplitData, dict[str, np.ndarray]]]:
+    """(split, data, predictions) for each of ``splits`` (default: the test splits) the dataset has."""
+    index = read_index(root)
+    for split in [s for s in (splits or EVAL_SPLITS) if s in index["splits"]]:
+        data = load_split(root, split, limit)
+        yield split, data, predict(model, data, batch_size)
+
+
 def evaluate_dataset(model: FusionModel, root: str | Path, splits: Optional[Sequence[str]] = None,
                      limit: Optional[int] = None, batch_size: int = 128) -> dict:
-    index = read_index(root)
-    splits = [s for s in (splits or EVAL_SPLITS) if s in index["splits"]]
-    return {split: evaluate_model(model, load_split(root, split, limit), batch_size) for split in splits}
+    return {split: summarise(pred, data)
+            for split, data, pred in predict_splits(model, root, splits, limit, batch_size)}
 
 
 def markdown_table(results: dict) -> str:
@@ -104,9 +116,10 @@ def markdown_table(results: dict) -> str:
 
 
 def write_report(results: dict, json_path: str | Path, md_path: Optional[str | Path] = None,
-                 title: str = "Fusion model evaluation") -> None:
+                 title: str = "Fusion model evaluation", extra: Optional[dict] = None) -> None:
+    """``results`` (split -> metrics) as JSON (plus the ``extra`` keys) and as a Markdown table."""
     Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(json_path).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    Path(json_path).write_text(json.dumps({**results, **(extra or {})}, indent=2, sort_keys=True) + "\n")
     if md_path is not None:
         Path(md_path).write_text(f"# {title}\n\n" + markdown_table(results))
 
@@ -132,15 +145,16 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.time()
     model = FusionModel.from_pretrained(args.checkpoint)
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
-    results = evaluate_dataset(model, args.data, splits, args.limit, args.batch_size)
+    results, extra = {}, {}
+    for split, data, pred in predict_splits(model, args.data, splits, args.limit, args.batch_size):
+        results[split] = summarise(pred, data)
+        if args.breakdown and split == "paraphrase":
+            extra["paraphrase_breakdown"] = paraphrase_breakdown(pred, data)
     out = Path(args.out) if args.out else Path(args.checkpoint) / "eval.json"
     md = Path(args.markdown) if args.markdown else out.with_suffix(".md")
-    write_report(results, out, md)
+    write_report(results, out, md, extra=extra)
     print(markdown_table(results), end="")
-    if args.breakdown and "paraphrase" in results:
-        breakdown = paraphrase_breakdown(model, load_split(args.data, "paraphrase", args.limit), args.batch_size)
-        out.write_text(json.dumps({**results, "paraphrase_breakdown": breakdown}, indent=2, sort_keys=True) + "\n")
-        for group, rows in breakdown.items():
-            print(group + ": " + ", ".join(f"{k} {r['grounding_acc']:.2f} (n={r['n']})" for k, r in rows.items()))
+    for group, rows in extra.get("paraphrase_breakdown", {}).items():
+        print(group + ": " + ", ".join(f"{k} {r['grounding_acc']:.2f} (n={r['n']})" for k, r in rows.items()))
     print(json.dumps({"json": str(out), "markdown": str(md), "seconds": round(time.time() - started, 1)}))
     return 0

@@ -1,6 +1,7 @@
 """Malformed input on every subscribed topic: counted, logged (throttled), dropped; the node lives
 and the robot does not move (R6-R9, R16). Then valid input still works."""
 
+import re
 import time
 
 import numpy as np
@@ -45,6 +46,16 @@ def test_malformed_messages_on_every_input(domain_id, tmp_path):
             supervisor.stop()
 
 
+def send_until(send, done, timeout: float) -> bool:
+    """A writer can see the reader before the reader has matched the writer, and what is sent
+    meanwhile is lost: send again every 0.1 s until ``done()`` (the node has counted it)."""
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        send()
+        time.sleep(0.1)
+    return done()
+
+
 def run_fuzz(probe, supervisor, log_path):
     node = probe.node
     image_pub = node.create_publisher(Image, "camera/image_raw", qos.SENSOR_PUB)
@@ -59,20 +70,18 @@ def run_fuzz(probe, supervisor, log_path):
         entry = probe.latest_diagnostic("fusion_node")
         return entry[3] if entry else {}
 
-    # A writer can see the reader before the reader has matched the writer, and best effort drops
-    # what is sent meanwhile: send one malformation until the node has counted it.
-    deadline = time.monotonic() + 20.0
-    while "errors.image.layout" not in counts() and time.monotonic() < deadline:
-        image_pub.publish(image(probe, step=10))
-        time.sleep(0.1)
-    assert "errors.image.layout" in counts(), counts()
+    def safety_counts():
+        entry = probe.latest_diagnostic("safety_controller_node")
+        return entry[3] if entry else {}
+
+    # First make sure the node is receiving images at all.
+    assert send_until(lambda: image_pub.publish(image(probe, step=10)),
+                      lambda: "errors.image.layout" in counts(), 20.0), counts()
 
     # Images: 1000 with an unknown encoding in about a second, then the other malformations.
-    burst_start = time.monotonic()
     for _ in range(1000):
         image_pub.publish(image(probe, encoding="yuv422_weird"))
         time.sleep(0.0008)
-    burst_end = time.monotonic()
     time.sleep(0.5)  # let the node drain the burst
     for bad in (image(probe, step=10), image(probe, width=0, height=0, step=0, data=b""),
                 image(probe, data=bytes(7)), image(probe, height=5000, step=96)):
@@ -103,18 +112,18 @@ def run_fuzz(probe, supervisor, log_path):
     proposal_pub = node.create_publisher(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
     decision_pub = node.create_publisher(String, "decision", qos.RELIABLE)
     info_cam_pub = node.create_publisher(CameraInfo, "camera/camera_info", qos.SENSOR_PUB)
-    # Discovery of fresh publishers can take well over 0.5 s on a loaded machine: wait for it.
-    assert probe.wait_for(lambda: all(pub.get_subscription_count() > 0
-                                      for pub in (proposal_pub, decision_pub, info_cam_pub)), 10.0)
     nan_twist = Twist()
     nan_twist.linear.x = float("nan")
-    for _ in range(3):
+
+    def send_safety_junk():
         proposal_pub.publish(nan_twist)
         decision_pub.publish(String(data="{not json"))
         future = CameraInfo()
         future.header.stamp = to_stamp(now(probe) + 5.0)
         info_cam_pub.publish(future)
-        time.sleep(0.1)
+
+    safety_errors = {"errors.proposal_nonfinite", "errors.decision.malformed", "errors.camera.stamp_future"}
+    assert send_until(send_safety_junk, lambda: safety_errors <= set(safety_counts()), 20.0), safety_counts()
 
     # A 100 MB image last (best effort may drop it whole; if it arrives it is refused by size).
     huge = Image(height=10_000, width=10_000, encoding="mono8", step=10_000)
@@ -126,12 +135,6 @@ def run_fuzz(probe, supervisor, log_path):
                 "errors.audio.audio_nonfinite", "errors.audio.audio_layout",
                 "errors.command.command_utf8", "errors.command.command_length"]
     assert probe.wait_for(lambda: all(k in counts() for k in expected), 20.0), (counts(), log_path.read_text()[-3000:])
-    def safety_counts():
-        entry = probe.latest_diagnostic("safety_controller_node")
-        return entry[3] if entry else {}
-
-    assert probe.wait_for(lambda: {"errors.proposal_nonfinite", "errors.decision.malformed",
-                                   "errors.camera.stamp_future"} <= set(safety_counts()), 10.0), safety_counts()
     assert int(safety_counts()["invalid_proposals"]) >= 1
     # best effort, depth 1: a busy node drops many (21 of 1000 seen on a loaded machine); enough
     # arrive to show the throttle: many counted, few logged
@@ -139,10 +142,11 @@ def run_fuzz(probe, supervisor, log_path):
     assert all(r.process.poll() is None for r in supervisor.running), "a node died"
     assert all(s.linear == 0 == s.angular for s in probe.cmd_vel), "malformed input caused motion"
 
-    # R16: the burst of 1000 bad images logged at most twice.
+    # R16: the burst of bad images is logged at most once a second, however long it took.
     lines = [line for line in log_path.read_text().splitlines() if "[image.encoding]" in line]
-    # Bad encodings arrive only during the burst (+ a short drain): one line per second of it.
-    assert 1 <= len(lines) <= 2 + int(burst_end - burst_start), lines
+    stamps = [float(re.search(r"\] \[(\d+\.\d+)\]", line).group(1)) for line in lines]
+    assert 1 <= len(lines) < int(counts()["errors.image.encoding"]), lines
+    assert all(b - a >= 0.9 for a, b in zip(stamps, stamps[1:])), lines  # 1 s period, logger clock
 
     # The node still works: a valid frame with the ball gives a grounded decision.
     scene = SyntheticScene(parse_scene("red ball 2 0"))

@@ -188,13 +188,20 @@ def _iou(a, b):
     return float(box_iou(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))
 
 
-def test_shipped_checkpoint_grounds_the_named_object_in_a_rendered_scene(rendered_scene):
+def _assert_finds(rendered_scene, cases):
+    """The shipped policy grounds each (text, object name) on the object's true box (IoU >= 0.5)."""
     frame, boxes = rendered_scene
     policy = load_fusion_policy()
-    for text, name in (("go to the red ball", "red_ball"), ("find the blue box", "blue_box")):
+    for text, name in cases:
         grounding = _ground(policy, frame, text)
         assert grounding.target is not None, text
         assert _iou(grounding.target.box, boxes[name]) >= 0.5, (text, grounding.target.box, boxes[name])
+    return policy, frame
+
+
+def test_shipped_checkpoint_grounds_the_named_object_in_a_rendered_scene(rendered_scene):
+    policy, frame = _assert_finds(rendered_scene, (("go to the red ball", "red_ball"),
+                                                   ("find the blue box", "blue_box")))
     assert _ground(policy, frame, "go to the green cone").target is None
     assert _ground(policy, frame, "go to the red cylinder").target is None
 
@@ -211,18 +218,11 @@ def test_shipped_checkpoint_says_not_in_view_for_an_absent_lookalike(rendered_sc
 def test_shipped_checkpoint_reads_colour_words_it_never_saw_in_training(rendered_scene):
     """"scarlet" is a held-out synonym and "royal blue" no training word: the colour lexicon
     places them (docs/model.md)."""
-    frame, boxes = rendered_scene
-    policy = load_fusion_policy()
-    for text, name in (("go to the scarlet ball", "red_ball"), ("go to the royal blue box", "blue_box")):
-        grounding = _ground(policy, frame, text)
-        assert grounding.target is not None, text
-        assert _iou(grounding.target.box, boxes[name]) >= 0.5, (text, grounding.target.box, boxes[name])
+    _assert_finds(rendered_scene, (("go to the scarlet ball", "red_ball"),
+                                   ("go to the royal blue box", "blue_box")))
 
 
 @pytest.mark.xfail(strict=True, reason="known weakness of the shipped checkpoint: \"drive to the red box\" grounds "
                    "the nearer, bigger red ball (\"go to the red cube\" finds the box); see docs/model.md")
 def test_shipped_checkpoint_tells_shapes_of_one_colour_apart(rendered_scene):
-    frame, boxes = rendered_scene
-    policy = load_fusion_policy()
-    grounding = _ground(policy, frame, "drive to the red box")
-    assert grounding.target is not None and _iou(grounding.target.box, boxes["red_box"]) >= 0.5
+    _assert_finds(rendered_scene, (("drive to the red box", "red_box"),))

@@ -209,7 +209,6 @@ def test_every_generated_wording_parses_to_what_it_means():
 
 
 def test_paraphrase_breakdown_groups_in_view_samples_by_held_out_word_and_template():
-    from mm_robot.model import FusionModel, tiny_config
     from mm_robot.training.dataset import SplitData
     from mm_robot.training.evaluate import paraphrase_breakdown
 
@@ -222,9 +221,14 @@ def test_paraphrase_breakdown_groups_in_view_samples_by_held_out_word_and_templa
                      present=np.float32([1, 1, 1, 0]), actions=["forward"] * n,
                      velocity=np.zeros((n, 2), np.float32), kinds=["goto"] * n,
                      n_distractors=np.zeros(n, np.int16))
-    result = paraphrase_breakdown(FusionModel(tiny_config()), data)
+    # Predictions: a hit, a box miss, a presence miss, and the absent sample.
+    pred = {"iou": np.float32([0.9, 0.3, 0.9, 0.0]), "presence": np.float32([0.9, 0.9, 0.2, 0.1])}
+    result = paraphrase_breakdown(pred, data)
     words = {k: v["n"] for k, v in result["by_held_out_word"].items()}
     assert words == {"-": 1, "orb": 1, "scarlet": 1}  # the absent sample is not counted
     templates = {k: v["n"] for k, v in result["by_template"].items()}
     assert templates == {"roll over to the {c} {s}": 1, "seek out the {c} {s}": 2}
     assert all(0.0 <= v["grounding_acc"] <= 1.0 for v in result["by_held_out_word"].values())
+    assert {k: v["grounding_acc"] for k, v in result["by_held_out_word"].items()} == {"-": 0.0, "orb": 0.0,
+                                                                                     "scarlet": 1.0}
+    assert result["by_template"]["seek out the {c} {s}"]["grounding_acc"] == 0.5
