@@ -24,15 +24,21 @@ _NAME = re.compile(r"[a-z]+( [a-z]+)*")
 
 
 @lru_cache(maxsize=1)
+def survey_colours() -> dict[str, tuple[float, float, float]]:
+    """The XKCD colour survey's names -> sRGB in [0, 1], without names commands never say
+    ("blue/green", "robin's egg")."""
+    from matplotlib.colors import XKCD_COLORS, to_rgb
+
+    names = ((name.removeprefix("xkcd:"), hex_code) for name, hex_code in XKCD_COLORS.items())
+    return {name: tuple(float(v) for v in to_rgb(hex_code)) for name, hex_code in names if _NAME.fullmatch(name)}
+
+
+@lru_cache(maxsize=1)
 def colour_table() -> dict[str, tuple[float, float, float]]:
     """Colour name -> sRGB in [0, 1]: the XKCD survey's names, then CSS4 names it lacks."""
-    from matplotlib.colors import CSS4_COLORS, XKCD_COLORS, to_rgb
+    from matplotlib.colors import CSS4_COLORS, to_rgb
 
-    table: dict[str, tuple[float, float, float]] = {}
-    for name, hex_code in XKCD_COLORS.items():
-        name = name.removeprefix("xkcd:")
-        if _NAME.fullmatch(name):  # skip "blue/green", "robin's egg": commands never say them so
-            table[name] = tuple(float(v) for v in to_rgb(hex_code))
+    table = dict(survey_colours())
     for name, hex_code in CSS4_COLORS.items():
         table.setdefault(name.lower(), tuple(float(v) for v in to_rgb(hex_code)))
     return table

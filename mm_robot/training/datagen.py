@@ -24,7 +24,7 @@ import numpy as np
 from .dataset import DATASET_FORMAT, INDEX_NAME, write_shard
 from .scenes import EVAL_SPLITS, SPLITS, expert_label, sample_spec
 
-DEFAULT_COUNTS = {"train": 24000, "val": 600, "seen": 600, "unseen_combo": 600, "paraphrase": 600,
+DEFAULT_COUNTS = {"train": 48000, "val": 600, "seen": 600, "unseen_combo": 600, "paraphrase": 600,
                   "distractors": 600, "lighting": 600, "confusers": 600}
 
 
@@ -109,6 +109,9 @@ def generate(root: str | Path, counts: dict[str, int], seed: int = 0, source: st
     index_path = root / INDEX_NAME
     settings = {"seed": seed, "source": source, "image_size": [height, width], "hfov": hfov,
                 "shard_size": shard_size}
+    if source == "sim":  # the labelling rule: a dataset never mixes two
+        from .sim_source import MIN_INPUT_PIXELS
+        settings["in_view_min_pixels"] = MIN_INPUT_PIXELS
     if index_path.exists():
         old = json.loads(index_path.read_text())
         clash = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}

@@ -10,7 +10,8 @@ Metrics per split:
 * ``velocity_mae``: mean absolute error of (linear, angular) against the expert.
 
 ``--breakdown`` adds, for the paraphrase split, grounding accuracy by held-out synonym and by
-held-out template, which separates "new sentence shape" from "new word".
+held-out template, which separates "new sentence shape" from "new word". ``--gallery DIR``
+draws each split's missed samples (``gallery.py``).
 """
 
 from __future__ import annotations
@@ -27,19 +28,21 @@ import torch
 
 from ..model.modeling import FusionModel, box_iou
 from .dataset import SplitData, load_split, make_batch, read_index
+from .gallery import draw_misses
 from .scenes import EVAL_SPLITS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES
 
 
 @torch.inference_mode()
 def predict(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict[str, np.ndarray]:
-    """Per-sample IoU, presence probability, action hit and |velocity error| over ``data``."""
+    """Per-sample box, IoU, presence probability, action hit and |velocity error| over ``data``."""
     model.eval()
     actions = list(model.config.actions)
-    parts: dict[str, list[np.ndarray]] = {"iou": [], "presence": [], "action_ok": [], "velocity_err": []}
+    parts: dict[str, list[np.ndarray]] = {"box": [], "iou": [], "presence": [], "action_ok": [], "velocity_err": []}
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
         batch = make_batch(data, idx, actions, {})
         out = model.encode(batch["images"], batch["texts"])
+        parts["box"].append(out.box.numpy())
         parts["iou"].append(box_iou(out.box, batch["boxes"]).numpy())
         parts["presence"].append(out.presence.numpy())
         parts["action_ok"].append((out.action_logits.argmax(1) == batch["actions"]).numpy())
@@ -136,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--breakdown", action="store_true",
                    help="also report paraphrase accuracy by held-out word and template (JSON key 'paraphrase_breakdown')")
+    p.add_argument("--gallery", default=None, metavar="DIR",
+                   help="write DIR/<split>_misses.png: the in-view samples each split failed to ground")
     return p
 
 
@@ -150,6 +155,8 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
         results[split] = summarise(pred, data)
         if args.breakdown and split == "paraphrase":
             extra["paraphrase_breakdown"] = paraphrase_breakdown(pred, data)
+        if args.gallery:
+            draw_misses(pred, data, Path(args.gallery) / f"{split}_misses.png")
     out = Path(args.out) if args.out else Path(args.checkpoint) / "eval.json"
     md = Path(args.markdown) if args.markdown else out.with_suffix(".md")
     write_report(results, out, md, extra=extra)

@@ -4,6 +4,10 @@ The datasets store each goto command with its canonical label ("red ball"), so t
 can re-word a sample on the fly (``Rephraser``). The wording comes from a small grammar —
 prefix, verb phrase, object phrase, suffix — over the training templates' verbs plus more,
 training synonyms plus extra colour and shape words that the command parser does not know.
+The extra colour words include every name of the XKCD colour survey whose colour is
+unmistakably one of the world's nine (``survey_colour_words``): a hundred-odd names whose
+sentence-encoder states scatter widely, so the model learns to read colour from the colour
+lexicon token rather than from the handful of words it was shown.
 
 What the paraphrase split holds out stays held out: no held-out synonym
 (``scenes.HELD_OUT_SYNONYMS``) and no held-out template's wording (``PARAPHRASE_TEMPLATES``)
@@ -13,11 +17,14 @@ that reads colour and shape out of any sentence, not one that memorised fourteen
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from .scenes import TRAIN_SYNONYMS
+from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPE_WORDS
+from ..model.colour_lexicon import srgb_to_lab, survey_colours
+from .scenes import HELD_OUT_SYNONYMS, TRAIN_SYNONYMS
 
 PREFIXES = ("", "", "", "please ", "robot, ", "hey robot, ", "okay, ", "now ", "can you ",
             "could you please ", "would you ", "i need you to ", "i'd like you to ", "go ahead and ",
@@ -43,10 +50,38 @@ EXTRA_COLOUR_WORDS = {  # unambiguous in the XKCD colour survey (not "amber": ye
     "white": ("snow white", "ivory"), "black": ("jet black", "ebony", "coal black"),
 }
 EXTRA_SHAPE_WORDS = {
-    "ball": ("round ball", "bouncy ball"), "box": ("cuboid", "brick", "square box"),
-    "cylinder": ("column", "canister", "post"), "cone": ("traffic cone", "pylon"),
-    "capsule": ("tablet", "lozenge"),
+    "ball": ("round ball", "bouncy ball", "marble", "bowling ball", "beach ball"),
+    "box": ("cuboid", "brick", "square box", "carton", "chest", "parcel"),
+    "cylinder": ("column", "canister", "post", "pipe", "tin", "bin"),
+    "cone": ("traffic cone", "pylon", "funnel", "party hat"),
+    "capsule": ("tablet", "lozenge", "pellet", "pod"),
 }
+# Survey names that are modifiers more than colours ("go to the dark box" names no colour).
+MODIFIER_NAMES = ("dark", "pale")
+
+
+@lru_cache(maxsize=1)
+def survey_colour_words(max_distance: float = 25.0, max_ratio: float = 0.5) -> dict[str, tuple[str, ...]]:
+    """World colour -> XKCD survey names that unmistakably mean it: CIELAB distance to its
+    rendered colour under ``max_distance`` and under ``max_ratio`` times the distance to the
+    next one. Names holding a held-out synonym, another colour's word or a shape word are left out."""
+    held = [w for words in HELD_OUT_SYNONYMS.values() for w in words]
+    names = sorted(survey_colours())
+    labels = list(COLOURS)
+    dist = np.linalg.norm(srgb_to_lab(np.array([survey_colours()[n] for n in names]))[:, None]
+                          - srgb_to_lab(np.array([COLOURS[c] for c in labels]))[None], axis=-1)  # (names, 9)
+    nearest, second = np.sort(dist, axis=1)[:, :2].T
+    words: dict[str, list[str]] = {c: [] for c in labels}
+    for name, k, d0, d1 in zip(names, dist.argmin(axis=1), nearest, second):
+        colour, tokens = labels[k], name.split()
+        if d0 >= max_distance or d0 >= max_ratio * d1 or name in MODIFIER_NAMES:
+            continue
+        if any(h in name for h in held) or any(t in SHAPE_WORDS for t in tokens):
+            continue
+        if any(COLOUR_SYNONYMS.get(t, t) in COLOURS and COLOUR_SYNONYMS.get(t, t) != colour for t in tokens):
+            continue
+        words[colour].append(name)
+    return {c: tuple(w for w in ws if w != c) for c, ws in words.items()}
 
 
 def _words(canonical: str, extra: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -58,7 +93,8 @@ def phrase(rng: np.random.Generator, colour: str, shape: str, p_synonym: float =
     def pick(options):
         return options[int(rng.integers(len(options)))]
 
-    colours, shapes = _words(colour, EXTRA_COLOUR_WORDS), _words(shape, EXTRA_SHAPE_WORDS)
+    colours = tuple(dict.fromkeys(_words(colour, EXTRA_COLOUR_WORDS) + survey_colour_words().get(colour, ())))
+    shapes = _words(shape, EXTRA_SHAPE_WORDS)
     c = pick(colours[1:]) if len(colours) > 1 and rng.random() < p_synonym else colour
     s = pick(shapes[1:]) if len(shapes) > 1 and rng.random() < p_synonym else shape
     if rng.random() < 0.12:
@@ -74,7 +110,7 @@ class Rephraser:
     every phrasing is encoded once, not once per step.
     """
 
-    def __init__(self, labels: Sequence[str], p: float, per_label: int = 96, seed: int = 0) -> None:
+    def __init__(self, labels: Sequence[str], p: float, per_label: int = 160, seed: int = 0) -> None:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"rephrase probability must be in [0, 1], got {p}")
         self.p = p

@@ -4,8 +4,10 @@ One scene (a compiled World, ~0.3 s to build) serves ``views_per_scene`` samples
 from random robot poses (~10 ms a view at 320x240), each with its own command; the
 label comes from the segmentation boxes and the simulator's oracle expert (``mm_robot.sim.oracle``, fresh
 for every view, so its decision depends on that frame's ground truth only): "not in view"
-means the oracle does not see the named object (>= its ``min_pixels``), and the action
-and (v, omega) are what the oracle would command there. Which objects a scene holds (look-alikes
+means the named object covers fewer than ``MIN_INPUT_PIXELS`` pixels of the image the model
+gets (the oracle's own threshold, applied at the model's resolution rather than the camera's: a
+2-pixel sliver at the image edge shows neither colour nor shape), and the action and
+(v, omega) are what the oracle would command there. Which objects a scene holds (look-alikes
 of the target included) is ``scenes.scene_objects``'s choice.
 """
 
@@ -19,6 +21,9 @@ import cv2
 
 from .scenes import (ALL_COMBOS, GOTO_ONLY_SPLITS, HELD_OUT_COMBOS, SEEN_COMBOS, SampleSpec, command_text, relight,
                      scene_objects)
+
+
+MIN_INPUT_PIXELS = 30  # visible pixels of the model's input image for the target to count as in view
 
 
 def available() -> bool:
@@ -58,10 +63,12 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
     """Yield ``count`` (spec, image (height, width, 3) uint8, pixel box or None, (action, v, omega))
     samples of ``split``; the box is in output pixels, the label the oracle's."""
     from ..core.records import Command
-    from ..sim.oracle import OracleExpert
+    from ..sim.oracle import OracleConfig, OracleExpert
     from ..sim.spec import CameraSpec, Pose2D, Randomisation, SceneSpec
     from ..sim.world import World
 
+    # The oracle counts pixels of the camera image; scale the threshold to the output image.
+    labelling = OracleConfig(min_pixels=math.ceil(MIN_INPUT_PIXELS * camera[0] * camera[1] / (width * height)))
     pool = [c for c in ALL_COMBOS if c in HELD_OUT_COMBOS] if split == "unseen_combo" else list(SEEN_COMBOS)
     made = 0
     while made < count:
@@ -89,7 +96,7 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
                     named = target if split == "confusers" or rng.random() < 0.85 else rng.choice(absent)
                 text = command_text(rng, split, kind, named)
                 truth = world.ground_truth(view)
-                oracle = OracleExpert(truth=lambda: truth, camera=scene.camera)
+                oracle = OracleExpert(truth=lambda: truth, camera=scene.camera, config=labelling)
                 decision = oracle.act(truth, Command(text, 0.0))
                 box = None
                 target_box = decision.grounding.target.box if decision.grounding and decision.grounding.target else None

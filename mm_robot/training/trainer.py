@@ -305,7 +305,9 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f"hfov {index.get('hfov'):.3f} rad",
         f"- samples per split: {json.dumps(index.get('counts'))}",
         ("- labels: the simulator's oracle expert (`mm_robot.sim.oracle.OracleExpert`, fresh per frame: ground-truth "
-         "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences)"
+         "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences); "
+         + (f"in view = at least {index['in_view_min_pixels']} visible pixels of the model's input image"
+            if "in_view_min_pixels" in index else "in view = at least 30 visible pixels of the 320x240 camera image")
          if index.get("source") == "sim" else
          "- labels: `core.steering.steer` on the true box of the named object (search when it is not in view, "
          "stop / idle for stop / other sentences)"),

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from mm_robot.core.commands import parse
-from mm_robot.training.phrasing import Rephraser, phrase
+from mm_robot.core.vocabulary import COLOURS
+from mm_robot.model.colour_lexicon import find_colours, srgb_to_lab
+from mm_robot.training.phrasing import Rephraser, phrase, survey_colour_words
 from mm_robot.training.scenes import ALL_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_TEMPLATES
 
 
@@ -68,3 +70,27 @@ def test_rephraser_changes_only_goto_commands_at_the_given_rate():
     assert Rephraser(labels, p=0.0)(texts, labels, kinds, np.random.default_rng(0)) == texts
     with pytest.raises(ValueError):
         Rephraser(labels, p=1.5)
+
+
+def test_survey_colour_words_are_nearest_to_the_colour_they_train():
+    words = survey_colour_words()
+    assert set(words) == set(COLOURS)
+    assert sum(len(v) for v in words.values()) > 80
+    labels = list(COLOURS)
+    rendered = srgb_to_lab(np.array([COLOURS[c] for c in labels]))
+    held = {w for ws in HELD_OUT_SYNONYMS.values() for w in ws}
+    for colour, names in words.items():
+        for name in names:
+            (found, rgb), = find_colours(name)  # the lexicon reads the whole name as one colour
+            assert found == name
+            nearest = labels[int(np.linalg.norm(rendered - srgb_to_lab(np.array(rgb)), axis=1).argmin())]
+            assert nearest == colour, (name, nearest, colour)
+            assert not any(h in name for h in held), name
+    assert "tangerine" in words["orange"] and "cherry red" in words["red"]
+    assert "dark" not in words["black"]  # a modifier, not a colour
+
+
+def test_phrases_use_survey_colour_names():
+    used = {name for _, _, text in _samples() for names in survey_colour_words().values()
+            for name in names if f" {name} " in f" {text} "}
+    assert len(used) > 40

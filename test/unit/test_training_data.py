@@ -187,10 +187,26 @@ def test_sim_source_labels_come_from_the_rendered_boxes(split):
         if spec.kind == "goto" and box is None:
             assert action == Action.SEARCH
         assert spec.target_in_view == (box is not None)
-        if box is not None:
+        if box is not None:  # in view: at least MIN_INPUT_PIXELS visible, so the box is no smaller
             assert 0 <= box[0] < box[2] <= 64 and 0 <= box[1] < box[3] <= 48
+            assert (box[2] - box[0]) * (box[3] - box[1]) >= sim_source.MIN_INPUT_PIXELS
         if split == "confusers":
             assert spec.kind == "goto" and _has_lookalikes(spec.target, spec.distractors)
+
+
+def test_sim_dataset_records_its_in_view_rule_and_refuses_to_mix_two(tmp_path):
+    from mm_robot.training import sim_source
+    if not sim_source.available():
+        pytest.skip("mm_robot.sim (MuJoCo) not importable")
+    try:
+        index = generate(tmp_path, {"seen": 2}, source="sim", height=24, width=32, progress=False)
+    except Exception as exc:  # noqa: BLE001 - no GL context on this machine
+        pytest.skip(f"MuJoCo cannot render here: {exc}")
+    assert index["in_view_min_pixels"] == sim_source.MIN_INPUT_PIXELS
+    old = json.loads((tmp_path / "index.json").read_text())
+    (tmp_path / "index.json").write_text(json.dumps({**old, "in_view_min_pixels": 5}))
+    with pytest.raises(ValueError, match="in_view_min_pixels"):
+        generate(tmp_path, {"seen": 4}, source="sim", height=24, width=32, progress=False)
 
 
 def test_every_generated_wording_parses_to_what_it_means():

@@ -10,12 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
 
 from mm_robot.model import FusionModel
 from mm_robot.training.datagen import generate
 from mm_robot.training.evaluate import evaluate_main
+from mm_robot.training.gallery import CAPTION_HEIGHT
 from mm_robot.training.trainer import build_parser, load_optimizer, save_optimizer, train, train_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,12 +85,19 @@ def test_evaluate_main_writes_json_and_markdown(data, tmp_path):
     from mm_robot.model import tiny_config
     FusionModel(tiny_config()).save_pretrained(model_dir)
     assert evaluate_main(["--checkpoint", str(model_dir), "--data", str(data), "--splits", "seen,lighting",
-                          "--out", str(tmp_path / "r.json")]) == 0
+                          "--out", str(tmp_path / "r.json"), "--gallery", str(tmp_path / "g")]) == 0
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["seen"]["n"] == 10
     for split in report.values():
         assert 0.0 <= split["action_acc"] <= 1.0
     assert "| lighting |" in (tmp_path / "r.md").read_text()
+    # An untrained model grounds nothing: every in-view sample is a miss, one tile each.
+    for split in ("seen", "lighting"):
+        n_miss = round(report[split]["n_in_view"] * (1 - report[split]["grounding_acc"]))
+        picture = cv2.imread(str(tmp_path / "g" / f"{split}_misses.png"))
+        assert n_miss > 0 and picture is not None
+        tiles = -(-n_miss // 4) * 4
+        assert picture.shape[0] * picture.shape[1] == tiles * (32 * 3 + CAPTION_HEIGHT) * 48 * 3
 
 
 def test_ddp_two_processes_train_the_same_model(data, tmp_path):
