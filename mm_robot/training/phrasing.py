@@ -66,9 +66,10 @@ def survey_colour_words(max_distance: float = 25.0, max_ratio: float = 0.5) -> d
     rendered colour under ``max_distance`` and under ``max_ratio`` times the distance to the
     next one. Names holding a held-out synonym, another colour's word or a shape word are left out."""
     held = [w for words in HELD_OUT_SYNONYMS.values() for w in words]
-    names = sorted(survey_colours())
+    survey = survey_colours()
+    names = sorted(survey)
     labels = list(COLOURS)
-    dist = np.linalg.norm(srgb_to_lab(np.array([survey_colours()[n] for n in names]))[:, None]
+    dist = np.linalg.norm(srgb_to_lab(np.array([survey[n] for n in names]))[:, None]
                           - srgb_to_lab(np.array([COLOURS[c] for c in labels]))[None], axis=-1)  # (names, 9)
     nearest, second = np.sort(dist, axis=1)[:, :2].T
     words: dict[str, list[str]] = {c: [] for c in labels}
