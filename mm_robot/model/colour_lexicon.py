@@ -17,9 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from .phrase_match import match_phrases
+
 MAX_PHRASE_WORDS = 4
 FEATURE_DIM = 6  # sRGB (3) + CIELAB scaled to about [-1, 1] (3)
-_WORD = re.compile(r"[a-z]+")
 _NAME = re.compile(r"[a-z]+( [a-z]+)*")
 
 
@@ -46,19 +47,7 @@ def colour_table() -> dict[str, tuple[float, float, float]]:
 
 def find_colours(text: str) -> list[tuple[str, tuple[float, float, float]]]:
     """The colour phrases of ``text`` in order, each with its sRGB, longest match first."""
-    table = colour_table()
-    words = _WORD.findall(text.lower())
-    found, i = [], 0
-    while i < len(words):
-        for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
-            phrase = " ".join(words[i:i + n])
-            if phrase in table:
-                found.append((phrase, table[phrase]))
-                i += n
-                break
-        else:
-            i += 1
-    return found
+    return match_phrases(text, colour_table().get, MAX_PHRASE_WORDS)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:

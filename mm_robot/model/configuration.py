@@ -70,6 +70,8 @@ class FusionConfig:
     colour_lexicon: bool = False
     max_colour_tokens: int = 3
     colour_jitter: float = 0.05  # std of the noise added to colour features while training
+    # The command's shape word -> one extra token from a WordNet table (model/shape_lexicon.py).
+    shape_lexicon: bool = False
     # Audio.
     use_audio: bool = False
     audio_sample_rate: int = 16000

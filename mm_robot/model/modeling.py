@@ -5,9 +5,10 @@ Shapes (B batch, L command tokens, A audio tokens, N = rows*cols image tokens, d
     images (B, 3, H, W) --vision--> (B, N, D_v) --proj + 2-D positions--> y (B, N, d)
     texts  [B]          --text----> (B, L, D_t) --proj--> x (B, L, d)   (cached per text)
     colour words        --lexicon-> (B, C, 6)   --MLP---> appended to x  -> (B, L + C, d)  (colour_lexicon only)
-    audio  (B, T)       --audio---> (B, A, D_a) --proj--> appended to x  -> (B, L + C + A, d)
+    shape word          --WordNet-> (B, S, 5)   --MLP---> appended to x  -> (B, L + C + S, d)  (shape_lexicon only)
+    audio  (B, T)       --audio---> (B, A, D_a) --proj--> appended to x  -> (B, L + C + S + A, d)
     cross-attention: e_ij = <W_q x_i, W_k y_j> / sqrt(d_h); alpha = softmax_j(e); v_i = sum_j alpha_ij W_v y_j
-    fusion (concat | add | gated) of x_i and v_i -> h (B, L + C + A, d) -> pooled q (B, d)
+    fusion (concat | add | gated) of x_i and v_i -> h (B, L + C + S + A, d) -> pooled q (B, d)
         (masked mean, or masked softmax of learned per-token scores, so content words can outweigh filler)
     grounding: FiLM(y; q) -> per-token logit + box (B, N, 5); a "not in view" logit from q
     action: [q, attended context, soft box, presence] -> action logits (B, K) + (v, omega) (B, 2)
@@ -19,13 +20,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from . import shape_lexicon
 from .colour_lexicon import FEATURE_DIM, colour_features, find_colours
 from .configuration import WEIGHTS_NAME, FusionConfig
 from .encoders import AudioEncoder, build_text, build_vision, fold_batch_norms, sinusoidal_2d
@@ -108,6 +111,26 @@ class CrossModalBlock(nn.Module):
         return h, alpha
 
 
+def _lexicon_mlp(n_features: int, d: int) -> nn.Module:
+    """Lexicon features of one phrase -> one command token."""
+    return nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d), nn.LayerNorm(d))
+
+
+def _lexicon_states(texts: list[str], cache: dict[str, tuple[torch.Tensor, torch.Tensor]], dim: int,
+                    slots: int, features_of: Callable[[str], list[np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stacked features (B, slots, dim) and mask (B, slots) of the lexicon phrases of each text;
+    ``features_of(text)`` lists one (dim,) array per phrase. Cached per text."""
+    for t in texts:
+        if t not in cache:
+            if len(cache) > 20000:
+                cache.clear()
+            feats, mask = torch.zeros(slots, dim), torch.zeros(slots, dtype=torch.bool)
+            for i, f in enumerate(features_of(t)[:slots]):
+                feats[i], mask[i] = torch.from_numpy(f), True
+            cache[t] = (feats, mask)
+    return torch.stack([cache[t][0] for t in texts]), torch.stack([cache[t][1] for t in texts])
+
+
 class FusionModel(nn.Module):
     """Grounds a command in an image (box + presence) and decides an action.
 
@@ -126,8 +149,8 @@ class FusionModel(nn.Module):
         self.vis_proj = nn.Linear(self.vision.out_dim, d)
         self.txt_proj = nn.Sequential(nn.Linear(self.text.out_dim, d), nn.LayerNorm(d))
         self.aud_proj = nn.Linear(self.audio.out_dim, d) if self.audio is not None else None
-        self.colour_proj = (nn.Sequential(nn.Linear(FEATURE_DIM, d), nn.GELU(), nn.Linear(d, d), nn.LayerNorm(d))
-                            if config.colour_lexicon else None)
+        self.colour_proj = _lexicon_mlp(FEATURE_DIM, d) if config.colour_lexicon else None
+        self.shape_proj = _lexicon_mlp(shape_lexicon.FEATURE_DIM, d) if config.shape_lexicon else None
         self.modality = nn.Parameter(torch.zeros(2, d))  # 0: text, 1: audio
         self.blocks = nn.ModuleList(CrossModalBlock(d, config.n_heads, config.fusion, config.dropout)
                                     for _ in range(config.fusion_layers))
@@ -141,6 +164,7 @@ class FusionModel(nn.Module):
         self.contrast_img = nn.Linear(d, d)
         self._text_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._colour_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._shape_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._command_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._pos_cache: dict[tuple[int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
         self.serving = False  # set by for_inference()
@@ -177,21 +201,20 @@ class FusionModel(nn.Module):
     def clear_text_cache(self) -> None:
         self._text_cache.clear()
         self._colour_cache.clear()
+        self._shape_cache.clear()
         self._command_cache.clear()
 
     def colour_states(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Features (B, C, 6) of the first C = max_colour_tokens colour phrases of each text, mask (B, C)."""
-        slots = self.config.max_colour_tokens
-        for t in texts:
-            if t not in self._colour_cache:
-                if len(self._colour_cache) > 20000:
-                    self._colour_cache.clear()
-                feats, mask = torch.zeros(slots, FEATURE_DIM), torch.zeros(slots, dtype=torch.bool)
-                for i, (_, rgb) in enumerate(find_colours(t)[:slots]):
-                    feats[i], mask[i] = torch.from_numpy(colour_features(rgb)), True
-                self._colour_cache[t] = (feats, mask)
-        return (torch.stack([self._colour_cache[t][0] for t in texts]),
-                torch.stack([self._colour_cache[t][1] for t in texts]))
+        return _lexicon_states(texts, self._colour_cache, FEATURE_DIM, self.config.max_colour_tokens,
+                               lambda t: [colour_features(rgb) for _, rgb in find_colours(t)])
+
+    def shape_states(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features (B, 1, 5) of each text's last shape phrase (the object's name ends an English
+        noun phrase; earlier matches are verbs such as "roll over"), mask (B, 1)."""
+        def last_shape(text: str) -> list[np.ndarray]:
+            return [shape_lexicon.shape_features(w) for _, w in shape_lexicon.find_shapes(text)[-1:]]
+        return _lexicon_states(texts, self._shape_cache, shape_lexicon.FEATURE_DIM, 1, last_shape)
 
     def command_tokens(self, texts: Optional[list[str]],
                        text_states: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
@@ -218,15 +241,19 @@ class FusionModel(nn.Module):
         dtype = self.txt_proj[0].weight.dtype
         x = self.txt_proj(hidden.to(dtype)) + self.modality[0]  # (B, L, d)
         maskf = mask.to(dtype)  # (B, L)
+        if (self.colour_proj is not None or self.shape_proj is not None) and texts is None:
+            raise ValueError("colour/shape lexicon: encode() needs the command strings, not only text_states")
         if self.colour_proj is not None:
-            if texts is None:
-                raise ValueError("colour_lexicon: encode() needs the command strings, not only text_states")
             feats, colour_mask = self.colour_states(list(texts))  # (B, C, 6), (B, C)
             feats = feats.to(x)
             if self.training and self.config.colour_jitter > 0:  # neighbouring colours mean the same thing
                 feats = feats + torch.randn_like(feats) * self.config.colour_jitter
             x = torch.cat([x, self.colour_proj(feats)], dim=1)  # (B, L + C, d)
             maskf = torch.cat([maskf, colour_mask.to(dtype)], dim=1)  # (B, L + C)
+        if self.shape_proj is not None:
+            feats, shape_mask = self.shape_states(list(texts))  # (B, 1, 5), (B, 1)
+            x = torch.cat([x, self.shape_proj(feats.to(x))], dim=1)  # (B, L + C + 1, d)
+            maskf = torch.cat([maskf, shape_mask.to(dtype)], dim=1)
         return x, maskf
 
     def train(self, mode: bool = True) -> "FusionModel":

@@ -17,13 +17,15 @@ that reads colour and shape out of any sentence, not one that memorised fourteen
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
 from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPE_WORDS
-from ..model.colour_lexicon import srgb_to_lab, survey_colours
+from ..model.colour_lexicon import find_colours, srgb_to_lab, survey_colours
+from ..model.shape_lexicon import shape_table
 from .scenes import HELD_OUT_SYNONYMS, TRAIN_SYNONYMS
 
 PREFIXES = ("", "", "", "please ", "robot, ", "hey robot, ", "okay, ", "now ", "can you ",
@@ -85,17 +87,42 @@ def survey_colour_words(max_distance: float = 25.0, max_ratio: float = 0.5) -> d
     return {c: tuple(w for w in ws if w != c) for c, ws in words.items()}
 
 
+@lru_cache(maxsize=1)
+def lexicon_shape_words() -> dict[str, tuple[str, ...]]:
+    """Shape -> nouns of the WordNet shape table that name it outright (weight 1): "marble",
+    "carton", "pilaster", "lozenge", ... Left out: held-out synonyms and names holding one
+    ("brake drum"), names with another shape's word or a colour word in them, and names that
+    are not plain words (brand names such as "lo/ovral")."""
+    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
+    words: dict[str, list[str]] = {}
+    for name, weights in shape_table().items():
+        if len(weights) != 1 or not re.fullmatch(r"[a-z]+( [a-z]+)?", name):
+            continue
+        (shape,) = weights
+        tokens = set(name.split())
+        if tokens & held or find_colours(name) or tokens & set(COLOUR_SYNONYMS):
+            continue
+        if any(SHAPE_WORDS[t] != shape for t in tokens if t in SHAPE_WORDS):
+            continue
+        words.setdefault(shape, []).append(name)
+    return {s: tuple(w for w in ws if w != s) for s, ws in words.items()}
+
+
 def _words(canonical: str, extra: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return (canonical,) + tuple(TRAIN_SYNONYMS.get(canonical, ())) + extra.get(canonical, ())
 
 
-def phrase(rng: np.random.Generator, colour: str, shape: str, p_synonym: float = 0.4) -> str:
-    """One training command naming (colour, shape), drawn from the grammar."""
+def phrase(rng: np.random.Generator, colour: str, shape: str, p_synonym: float = 0.4,
+           shape_nouns: bool = False) -> str:
+    """One training command naming (colour, shape), drawn from the grammar; with ``shape_nouns``
+    the shape words include ``lexicon_shape_words`` (for a model with the shape token)."""
     def pick(options):
         return options[int(rng.integers(len(options)))]
 
     colours = tuple(dict.fromkeys(_words(colour, EXTRA_COLOUR_WORDS) + survey_colour_words().get(colour, ())))
     shapes = _words(shape, EXTRA_SHAPE_WORDS)
+    if shape_nouns:
+        shapes = tuple(dict.fromkeys(shapes + lexicon_shape_words().get(shape, ())))
     c = pick(colours[1:]) if len(colours) > 1 and rng.random() < p_synonym else colour
     s = pick(shapes[1:]) if len(shapes) > 1 and rng.random() < p_synonym else shape
     if rng.random() < 0.12:
@@ -111,7 +138,8 @@ class Rephraser:
     every phrasing is encoded once, not once per step.
     """
 
-    def __init__(self, labels: Sequence[str], p: float, per_label: int = 160, seed: int = 0) -> None:
+    def __init__(self, labels: Sequence[str], p: float, per_label: int = 160, seed: int = 0,
+                 shape_nouns: bool = False) -> None:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"rephrase probability must be in [0, 1], got {p}")
         self.p = p
@@ -121,7 +149,7 @@ class Rephraser:
             if " " not in label:
                 continue  # stop / unknown samples have no label
             colour, shape = label.split(" ", 1)
-            self.bank[label] = sorted({phrase(rng, colour, shape) for _ in range(per_label)})
+            self.bank[label] = sorted({phrase(rng, colour, shape, shape_nouns=shape_nouns) for _ in range(per_label)})
 
     def __call__(self, texts: list[str], labels: Sequence[str], kinds: Sequence[str],
                  rng: np.random.Generator) -> list[str]:

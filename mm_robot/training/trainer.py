@@ -48,7 +48,11 @@ def _dist_info() -> tuple[int, int]:
 
 
 def build_config(args: argparse.Namespace) -> FusionConfig:
-    cfg = tiny_config() if args.preset == "tiny" else FusionConfig()
+    """The preset's config (or --init-from's), then --config-json, then each --set."""
+    if args.init_from:
+        cfg = FusionConfig.load(Path(args.init_from))
+    else:
+        cfg = tiny_config() if args.preset == "tiny" else FusionConfig()
     changes: dict[str, Any] = {}
     if args.config_json:
         changes.update(json.loads(Path(args.config_json).read_text()))
@@ -108,12 +112,21 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def load_weights(model: FusionModel, directory: Path) -> None:
+def load_weights(model: FusionModel, directory: Path, allow_new: bool = False) -> list[str]:
+    """Load ``directory``'s weights into ``model``. With ``allow_new`` (fine-tuning with
+    --init-from), modules the saved model lacks (say a shape lexicon switched on by --set) keep
+    their fresh initialisation; they are returned. Any other mismatch is an error."""
     state = load_file(str(directory / "model.safetensors"))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # a tensor of another shape
+        raise RuntimeError(f"{directory}: weights do not fit the model: {err}") from None
     skip = model._skipped_prefixes()
-    if [k for k in missing if not k.startswith(skip)] or unexpected:
-        raise RuntimeError(f"{directory}: weights do not match the model")
+    missing = [k for k in missing if not k.startswith(skip)]
+    if (missing and not allow_new) or unexpected:
+        raise RuntimeError(f"{directory}: weights do not match the model "
+                           f"(missing {missing[:6]}, unexpected {unexpected[:6]})")
+    return missing
 
 
 def plot_metrics(csv_path: Path, png_path: Path) -> None:
@@ -184,6 +197,11 @@ def train(args: argparse.Namespace) -> dict:
     model = FusionModel(config)
     if resume_state:
         load_weights(model, ckpt)
+    elif args.init_from:
+        fresh = load_weights(model, Path(args.init_from), allow_new=True)
+        if rank == 0:
+            print(f"initialised from {args.init_from}; new: {sorted({k.split('.')[0] for k in fresh}) or 'none'}",
+                  flush=True)
     device = torch.device(args.device)
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -205,7 +223,9 @@ def train(args: argparse.Namespace) -> dict:
     label_ids: dict[str, int] = {}
     for label in sorted(set(data.labels)):
         label_ids[label] = len(label_ids)
-    rephrase = Rephraser(data.labels, args.rephrase, seed=args.seed) if args.rephrase > 0 else None
+    # WordNet's shape nouns only where the shape token can explain them (else they are noise words).
+    rephrase = (Rephraser(data.labels, args.rephrase, seed=args.seed, shape_nouns=config.shape_lexicon)
+                if args.rephrase > 0 else None)
     total = args.stage1_steps + args.stage2_steps
     log = _CsvLog(out / "metrics.csv", start_step if resume_state else None) if rank == 0 else None
     started = time.time() - (resume_state or {}).get("elapsed_s", 0.0)
@@ -295,6 +315,8 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         "frozen towers are not stored here and are re-loaded at load time",
         f"- fusion: cross-attention ({cfg.n_heads} heads, {cfg.fusion_layers} layer) + `{cfg.fusion}` fusion, "
         f"`{cfg.pooling}` pooling, d_model={cfg.d_model}; vision context blocks: {cfg.vision_context_convs}",
+        ("- shape lexicon: the command's last shape word, looked up in a WordNet table "
+         "(`mm_robot.model.shape_lexicon`), is one more command token" if cfg.shape_lexicon else "- shape lexicon: off"),
         (f"- colour lexicon: each colour phrase of a command (XKCD / CSS4 names, `mm_robot.model.colour_lexicon`) "
          f"is one more command token, up to {cfg.max_colour_tokens}; feature noise {cfg.colour_jitter} while training"
          if cfg.colour_lexicon else "- colour lexicon: off"),
@@ -320,6 +342,8 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f"train scenes built around look-alikes: {CONFUSER_RATE:.0%}",
         "",
         "## Training", "",
+        *([f"- initialised from `{args.init_from}` (its card is at the end of this one), then:"]
+          if args.init_from else []),
         f"- stage 1 (contrastive region↔text): {args.stage1_steps} steps; stage 2 (multi-task): {args.stage2_steps} steps; "
         f"batch {args.batch_size} per process x {summary['world_size']} process(es), AdamW lr {args.lr}, flip augmentation {bool(args.flip)}, "
         f"photometric augmentation {bool(args.photometric)} (brightness x0.6-1.5, tint +-8 %, gamma 0.8-1.25, noise), "
@@ -332,6 +356,10 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
     if "eval" in summary:
         lines += ["## Evaluation (held-out splits)", "", markdown_table(summary["eval"])]
     lines += ["## Reproduce", "", "```", "scripts/train_default.sh", "```", ""]
+    base_card = Path(args.init_from or "", "README.md")
+    if args.init_from and base_card.is_file():  # the base model's card, one heading level down
+        lines += ["## The model this one was fine-tuned from", ""]
+        lines += [("#" + line) if line.startswith("#") else line for line in base_card.read_text().splitlines()[1:]]
     return "\n".join(lines)
 
 
@@ -369,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint if present")
+    p.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                   help="fine-tune: start from this saved model's config (then --set) and weights; "
+                        "modules it lacks start fresh")
     return p
 
 

@@ -10,16 +10,17 @@ import pytest
 from mm_robot.core.commands import parse
 from mm_robot.core.vocabulary import COLOURS
 from mm_robot.model.colour_lexicon import find_colours, srgb_to_lab
-from mm_robot.training.phrasing import Rephraser, phrase, survey_colour_words
-from mm_robot.training.scenes import ALL_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_TEMPLATES
+from mm_robot.model.shape_lexicon import shape_table
+from mm_robot.training.phrasing import EXTRA_SHAPE_WORDS, Rephraser, lexicon_shape_words, phrase, survey_colour_words
+from mm_robot.training.scenes import ALL_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES, TRAIN_SYNONYMS, TRAIN_TEMPLATES
 
 
-def _samples(n: int = 4000) -> list[tuple[str, str, str]]:
+def _samples(n: int = 4000, shape_nouns: bool = True) -> list[tuple[str, str, str]]:
     rng = np.random.default_rng(1)
     out = []
     for i in range(n):
         colour, shape = ALL_COMBOS[i % len(ALL_COMBOS)]
-        out.append((colour, shape, phrase(rng, colour, shape)))
+        out.append((colour, shape, phrase(rng, colour, shape, shape_nouns=shape_nouns)))
     return out
 
 
@@ -94,3 +95,25 @@ def test_phrases_use_survey_colour_names():
     used = {name for _, _, text in _samples() for names in survey_colour_words().values()
             for name in names if f" {name} " in f" {text} "}
     assert len(used) > 40
+
+
+def test_lexicon_shape_words_name_their_shape_and_hold_nothing_out():
+    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
+    words = lexicon_shape_words()
+    assert all(len(words[s]) >= 4 for s in ("ball", "box", "cylinder", "capsule", "cone"))
+    table = shape_table()
+    for shape, names in words.items():
+        for name in names:
+            assert table[name] == {shape: 1.0}, name
+            assert not held & set(name.split()) and not find_colours(name), name
+    assert "block" in table and "block" not in words["box"]  # in the lexicon, never in training
+
+
+def test_phrases_use_lexicon_shape_words_only_when_asked():
+    plain = {w for table in (EXTRA_SHAPE_WORDS, TRAIN_SYNONYMS) for words in table.values() for w in words}
+    added = {name for names in lexicon_shape_words().values() for name in names} - plain
+
+    def used(samples):
+        return {name for _, _, text in samples for name in added if f" {name} " in f" {text} "}
+    assert len(used(_samples())) > 40
+    assert not used(_samples(shape_nouns=False))  # a model without the shape token: run F's wording

@@ -68,6 +68,28 @@ def test_resumed_run_matches_an_uninterrupted_one(data, tmp_path):
     assert steps == sorted(set(steps))
 
 
+def test_init_from_fine_tunes_a_saved_model_with_a_new_shape_token(data, tmp_path):
+    common = ["--data", str(data), "--stage1-steps", "0", "--eval-splits", "", *TINY]
+    train(build_parser().parse_args([*common, "--stage2-steps", "2", "--out", str(tmp_path / "base")]))
+    base = FusionModel.from_pretrained(tmp_path / "base" / "model")
+    args = build_parser().parse_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "tuned"), "--lr", "0",
+                                      "--init-from", str(tmp_path / "base" / "model"), "--set", "shape_lexicon=true"])
+    train(args)
+    tuned = FusionModel.from_pretrained(tmp_path / "tuned" / "model")
+    assert tuned.config.shape_lexicon and tuned.config.image_height == base.config.image_height
+    tuned_params = dict(tuned.named_parameters())
+    for key, value in base.named_parameters():  # lr 0: every inherited weight is the base's
+        assert torch.equal(value, tuned_params[key]), key
+    card = (tmp_path / "tuned" / "model" / "README.md").read_text()
+    assert "initialised from" in card and "## The model this one was fine-tuned from" in card
+    assert "### Training" in card  # the base model's card, one heading level down
+    # A saved model whose tensors do not fit is refused, not half-loaded.
+    bad = build_parser().parse_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "bad"),
+                                     "--init-from", str(tmp_path / "base" / "model"), "--set", "d_model=48"])
+    with pytest.raises(RuntimeError, match="do not fit"):
+        train(bad)
+
+
 def test_optimizer_state_round_trips_without_pickle(tmp_path):
     param = torch.nn.Parameter(torch.ones(3))
     opt = torch.optim.AdamW([param], lr=0.1)
