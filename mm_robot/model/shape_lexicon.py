@@ -3,7 +3,7 @@
 The colour lexicon's counterpart. A frozen sentence encoder puts "block" nearer to "capsule"
 than to "box"; WordNet knows that one sense of "block" is the synset {block, cube}. The
 table ``resources/shape_lexicon.json`` maps every WordNet noun that names one of our shapes
-to a distribution over ``SHAPES``; the fusion model turns each shape phrase of a command into
+to a distribution over ``SHAPES``; the fusion model turns the command's last shape phrase into
 one extra command token (``shape_features``), so a shape word it never saw while training
 still points at the right objects.
 
