@@ -29,7 +29,7 @@ import torch
 from ..model.modeling import FusionModel, box_iou
 from .dataset import SplitData, load_split, make_batch, read_index
 from .gallery import draw_misses
-from .scenes import EVAL_SPLITS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES
+from .scenes import EVAL_SPLITS, HELD_OUT_WORDS, PARAPHRASE_TEMPLATES
 
 
 @torch.inference_mode()
@@ -76,11 +76,10 @@ def paraphrase_breakdown(pred: dict[str, np.ndarray], data: SplitData) -> dict:
     """Grounding accuracy of in-view samples by held-out synonym ("-": none) and by template,
     from ``predict``'s output on the paraphrase split."""
     hit = (pred["presence"] >= 0.5) & (pred["iou"] >= 0.5)
-    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
     by_word: dict[str, list[bool]] = {}
     by_template: dict[str, list[bool]] = {}
     for i in np.nonzero(data.present > 0.5)[0]:
-        words = sorted(held & set(re.findall(r"[a-z]+", data.texts[i].lower())))
+        words = sorted(HELD_OUT_WORDS & set(re.findall(r"[a-z]+", data.texts[i].lower())))
         for word in words or ["-"]:
             by_word.setdefault(word, []).append(bool(hit[i]))
         template = next((t for t in PARAPHRASE_TEMPLATES if t.split("{c}")[0] in data.texts[i]), "other")

@@ -26,7 +26,7 @@ import numpy as np
 from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPE_WORDS
 from ..model.colour_lexicon import find_colours, srgb_to_lab, survey_colours
 from ..model.shape_lexicon import shape_table
-from .scenes import HELD_OUT_SYNONYMS, TRAIN_SYNONYMS
+from .scenes import HELD_OUT_WORDS, TRAIN_SYNONYMS
 
 PREFIXES = ("", "", "", "please ", "robot, ", "hey robot, ", "okay, ", "now ", "can you ",
             "could you please ", "would you ", "i need you to ", "i'd like you to ", "go ahead and ",
@@ -67,7 +67,6 @@ def survey_colour_words(max_distance: float = 25.0, max_ratio: float = 0.5) -> d
     """World colour -> XKCD survey names that unmistakably mean it: CIELAB distance to its
     rendered colour under ``max_distance`` and under ``max_ratio`` times the distance to the
     next one. Names holding a held-out synonym, another colour's word or a shape word are left out."""
-    held = [w for words in HELD_OUT_SYNONYMS.values() for w in words]
     survey = survey_colours()
     names = sorted(survey)
     labels = list(COLOURS)
@@ -79,7 +78,7 @@ def survey_colour_words(max_distance: float = 25.0, max_ratio: float = 0.5) -> d
         colour, tokens = labels[k], name.split()
         if d0 >= max_distance or d0 >= max_ratio * d1 or name in MODIFIER_NAMES:
             continue
-        if any(h in name for h in held) or any(t in SHAPE_WORDS for t in tokens):
+        if any(h in name for h in HELD_OUT_WORDS) or any(t in SHAPE_WORDS for t in tokens):
             continue
         if any(COLOUR_SYNONYMS.get(t, t) in COLOURS and COLOUR_SYNONYMS.get(t, t) != colour for t in tokens):
             continue
@@ -93,14 +92,14 @@ def lexicon_shape_words() -> dict[str, tuple[str, ...]]:
     "carton", "pilaster", "lozenge", ... Left out: held-out synonyms and names holding one
     ("brake drum"), names with another shape's word or a colour word in them, and names that
     are not plain words (brand names such as "lo/ovral")."""
-    held = {w for words in HELD_OUT_SYNONYMS.values() for w in words}
+    colour_words = set(COLOUR_SYNONYMS)
     words: dict[str, list[str]] = {}
     for name, weights in shape_table().items():
         if len(weights) != 1 or not re.fullmatch(r"[a-z]+( [a-z]+)?", name):
             continue
         (shape,) = weights
         tokens = set(name.split())
-        if tokens & held or find_colours(name) or tokens & set(COLOUR_SYNONYMS):
+        if tokens & HELD_OUT_WORDS or tokens & colour_words or find_colours(name):
             continue
         if any(SHAPE_WORDS[t] != shape for t in tokens if t in SHAPE_WORDS):
             continue

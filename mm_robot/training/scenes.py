@@ -82,6 +82,7 @@ def _split_synonyms() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 
 TRAIN_SYNONYMS, HELD_OUT_SYNONYMS = _split_synonyms()
+HELD_OUT_WORDS: frozenset[str] = frozenset(w for words in HELD_OUT_SYNONYMS.values() for w in words)
 
 
 @dataclass(frozen=True)
