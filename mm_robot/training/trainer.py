@@ -326,6 +326,7 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
         f"- source: `{index.get('source')}` (seed {index.get('seed')}), image size {index.get('image_size')}, "
         f"hfov {index.get('hfov'):.3f} rad",
         f"- samples per split: {json.dumps(index.get('counts'))}",
+        *([f"- trained on the first {args.train_limit} samples of `{args.train_split}`"] if args.train_limit else []),
         ("- labels: the simulator's oracle expert (`mm_robot.sim.oracle.OracleExpert`, fresh per frame: ground-truth "
          "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences); "
          + (f"in view = at least {index['in_view_min_pixels']} visible pixels of the model's input image"

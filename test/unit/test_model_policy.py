@@ -246,7 +246,7 @@ def test_shipped_checkpoint_reads_shape_words_it_never_saw_in_training(rendered_
     _assert_finds(rendered_scene, (("go to the blue block", "blue_box"), ("find the red orb", "red_ball")))
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness of the shipped checkpoint: \"go to the red block\" grounds "
-                   "the nearer, bigger red ball (\"go to the red box\" finds the box); see docs/model.md")
 def test_shipped_checkpoint_tells_shapes_of_one_colour_apart_under_a_held_out_shape_word(rendered_scene):
-    _assert_finds(rendered_scene, (("go to the red block", "red_box"),))
+    """Run G grounded the nearer, bigger red ball for "go to the red block" (a held-out word) and
+    "go to the red dice"; run I, fine-tuned on twice the frames, finds the box."""
+    _assert_finds(rendered_scene, (("go to the red block", "red_box"), ("go to the red dice", "red_box")))
