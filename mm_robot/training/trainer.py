@@ -357,8 +357,8 @@ def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, inde
     if "eval" in summary:
         lines += ["## Evaluation (held-out splits)", "", markdown_table(summary["eval"])]
     lines += ["## Reproduce", "", "```", "scripts/train_default.sh", "```", ""]
-    base_card = Path(args.init_from or "", "README.md")
-    if args.init_from and base_card.is_file():  # the base model's card, one heading level down
+    base_card = Path(args.init_from) / "README.md" if args.init_from else None
+    if base_card is not None and base_card.is_file():  # the base model's card, one heading level down
         lines += ["## The model this one was fine-tuned from", ""]
         lines += [("#" + line) if line.startswith("#") else line for line in base_card.read_text().splitlines()[1:]]
     return "\n".join(lines)
