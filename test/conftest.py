@@ -13,8 +13,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-# Domains 1..100, spaced by process so parallel runs on one machine do not meet.
-_BASE = random.Random(os.getpid()).randrange(1, 90)
+# Domains 1..100, spaced by process so parallel runs on one machine do not meet;
+# MM_ROBOT_TEST_DOMAIN_BASE pins the first of the ten (for several checkouts tested at once).
+_BASE = int(os.environ.get("MM_ROBOT_TEST_DOMAIN_BASE") or random.Random(os.getpid()).randrange(1, 90))
 _domains = itertools.cycle(range(_BASE, _BASE + 10))
 
 
