@@ -81,7 +81,15 @@ def cmd_estop(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from .ros.docs import params_markdown, params_yaml
+    from .ros.docs import params_markdown, params_yaml, write_generated_docs
+    if args.write:
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "README.md").is_file():
+            print("--write needs a source checkout (README.md beside the package)", file=sys.stderr)
+            return 2
+        for path in write_generated_docs(root):
+            print(f"rewrote {path}")
+        return 0
     print(params_markdown() if args.markdown else params_yaml(), end="")
     return 0
 
@@ -159,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     estop.set_defaults(func=cmd_estop)
 
     params = sub.add_parser("params", help="print every node parameter (YAML, or --markdown tables)")
-    params.add_argument("--markdown", action="store_true")
+    params.add_argument("--markdown", action="store_true", help="Markdown tables instead of YAML")
+    params.add_argument("--write", action="store_true",
+                        help="rewrite config/mm_robot.yaml and the README's tables in this source checkout")
     params.set_defaults(func=cmd_params)
 
     sim = sub.add_parser("sim", help="run one scenario closed loop: MuJoCo sim_node + the graph, headless")

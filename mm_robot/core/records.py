@@ -58,7 +58,8 @@ class Command:
 
 
 class Action(str, enum.Enum):
-    """Discrete decisions. ``ARRIVED``, ``STOP`` and ``NOT_FOUND`` mean zero velocity."""
+    """Discrete decisions. Only ``FORWARD``, the turns and ``SEARCH`` move; ``NOT_UNDERSTOOD``
+    answers a command the package cannot read (it never moves, searches or releases a stop)."""
 
     IDLE = "idle"
     FORWARD = "forward"
@@ -68,6 +69,7 @@ class Action(str, enum.Enum):
     ARRIVED = "arrived"
     STOP = "stop"
     NOT_FOUND = "not_found"
+    NOT_UNDERSTOOD = "not_understood"
 
     @property
     def moves(self) -> bool:

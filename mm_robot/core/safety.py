@@ -4,8 +4,11 @@ Pure and clock-free: callers pass ``now`` (seconds). The rules, each tested by
 name in ``test/unit/test_safety.py``:
 
 * a proposal, a heartbeat (camera, fusion) older than ``input_timeout`` -> zero (R1)
-* a latched e-stop -> zero until an explicit reset *and* a fresh proposal (R12)
-* a stop command -> zero until a new non-stop command and a proposal after it
+* a latched e-stop -> zero until an explicit reset, then a proposal and required inputs newer
+  than the reset (R12)
+* a stop command -> zero until a go command that the command language understands with at least
+  ``release_confidence``, then a proposal and required inputs (camera, fusion) newer than it:
+  text that is not understood never releases a stop
 * non-finite proposals are rejected -> zero (R5)
 * speeds are clamped to the configured caps, which cannot exceed the hard limits (R4)
 * speeding up is rate-limited; braking toward zero is immediate
@@ -16,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .commands import is_stop
 from .config import setting, validate
+from .language import MIN_CONFIDENCE, understand
 from .records import ZERO, Twist2D
 
 # Hard limits: the ceiling of every configurable cap. Not a parameter (R4).
@@ -38,6 +41,9 @@ class SafetyConfig:
     input_timeout: float = setting(0.5, "Zero velocity when the proposal or a required input is "
                                    "older than this (s). Zero is not 'off'.", low=0.05, high=5.0)
     allow_reverse: bool = setting(False, "Allow negative linear velocity.")
+    release_confidence: float = setting(MIN_CONFIDENCE, "A stop is released only by a go command read with "
+                                        "at least this confidence (mm_robot.core.language).", low=0.1,
+                                        high=1.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class SafetyFilter:
         self._stopped_by_command = False
         self._release_time = -math.inf
         self.invalid_proposals = 0
+        self.ignored_commands = 0  # not understood, or too unsure to release a stop
 
     # -- events ---------------------------------------------------------------------------
     def on_proposal(self, linear: float, angular: float, now: float) -> bool:
@@ -98,12 +105,20 @@ class SafetyFilter:
         if name in self._heartbeats:
             self._heartbeats[name].last = max(self._heartbeats[name].last, stamp)
 
-    def on_command(self, text: str, now: float) -> None:
-        if is_stop(text):
+    def on_command(self, text: str, now: float) -> str:
+        """Read a command; returns what it did: "stop", "release", "go" or "ignored"."""
+        reading = understand(text)
+        if reading.kind == "stop":
             self._stopped_by_command = True
-        elif self._stopped_by_command:
-            self._stopped_by_command = False
-            self._release_time = now
+            return "stop"
+        if not (reading.is_go and reading.confidence >= self.config.release_confidence):
+            self.ignored_commands += 1
+            return "ignored"
+        if not self._stopped_by_command:
+            return "go"
+        self._stopped_by_command = False
+        self._release_time = now
+        return "release"
 
     def on_estop(self, engaged: bool) -> None:
         """``True`` latches; ``False`` alone never releases (use :meth:`reset_estop`)."""
@@ -133,8 +148,12 @@ class SafetyFilter:
             return SafetyOutput(ZERO, "estop", "e-stop latched; call estop/reset")
         if self._stopped_by_command:
             return SafetyOutput(ZERO, "stop_command", "stop command received")
-        if self._proposal_time <= max(self._estop_reset_time, self._release_time):
+        since = max(self._estop_reset_time, self._release_time)
+        if self._proposal_time <= since:
             return SafetyOutput(ZERO, "idle", "waiting for a fresh proposal")
+        stale = [name for name, beat in self._heartbeats.items() if beat.last <= since > -math.inf]
+        if stale:
+            return SafetyOutput(ZERO, "idle", f"waiting for {stale[0]} input newer than the release")
         if now - self._proposal_time > timeout:
             return SafetyOutput(ZERO, "stale", f"proposal older than {timeout:.2f} s")
         for name, beat in self._heartbeats.items():

@@ -6,8 +6,11 @@ so nodes can count, log (throttled) and drop the message.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -137,3 +140,54 @@ def check_stamp(stamp: float, now: float, policy: StampPolicy) -> None:
         raise InputError("stamp_future", f"stamp {stamp - now:.3f} s in the future")
     if now - stamp > policy.max_age:
         raise InputError("stamp_old", f"stamp {now - stamp:.3f} s old")
+
+
+MAX_JSON_BYTES = 65536
+MAX_JSON_DEPTH = 16
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of arrays and objects in ``text`` (strings ignored); no recursion."""
+    depth = deepest = 0
+    for bracket in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_json(text: str | bytes, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Decode JSON from a topic with size and depth limits checked first, so a huge or deeply
+    nested message is an :class:`InputError` (``json_size``, ``json_depth``, ``json_syntax``),
+    never a RecursionError or a long parse."""
+    kind = "json"
+    if len(text) > max_bytes:
+        raise InputError(f"{kind}_size", f"JSON of {len(text)} B exceeds {max_bytes} B")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{kind}_syntax", f"JSON is not UTF-8: {error}") from None
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise InputError(f"{kind}_depth", f"JSON nested {depth} deep exceeds {max_depth}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{kind}_syntax", f"malformed JSON: {error}") from None
+
+
+def parse_json_object(text: str | bytes, required: dict[str, type], **limits) -> dict:
+    """:func:`parse_json` for an object whose ``required`` keys have the given types
+    (``float`` accepts ints; booleans are never numbers); else ``json_schema``."""
+    kind = "json"
+    data = parse_json(text, **limits)
+    if not isinstance(data, dict):
+        raise InputError(f"{kind}_schema", f"expected a JSON object, got {type(data).__name__}")
+    for key, expected in required.items():
+        value = data.get(key)
+        numeric = expected is float and isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (numeric or (expected is not float and isinstance(value, expected))):
+            raise InputError(f"{kind}_schema", f"field {key!r} missing or not {expected.__name__}")
+    return data

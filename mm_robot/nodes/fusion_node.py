@@ -2,6 +2,9 @@
 
 Subscriptions only validate and store (convention 3); the policy runs on a timer
 in its own callback group so a slow model never blocks input handling (R3, R11).
+Commands are read in order from a draining keep-all subscription, so a stop is
+never lost behind junk; text that is not understood is counted and answered with a
+``not_understood`` decision, never handed to the model (R8, convention 12).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ..ros.conversions import (
     twist_to_msg,
 )
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
+from ..ros.drain import create_draining_subscription
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds, to_stamp
@@ -67,7 +71,7 @@ class FusionNode(Node):
         else:
             self.create_subscription(Image, "camera/image_raw", self._on_image, qos.SENSOR,
                                      callback_group=inputs)
-        self.create_subscription(String, "command", self._on_command, qos.RELIABLE, callback_group=inputs)
+        create_draining_subscription(self, String, "command", self._on_command)
         if self.config.use_audio:
             self.create_subscription(Image, "audio/raw", self._on_audio, qos.SENSOR, callback_group=inputs)
             self.create_subscription(String, "audio/info", self._on_audio_info, qos.LATCHED,
@@ -110,8 +114,12 @@ class FusionNode(Node):
 
     def _on_command(self, msg: String) -> None:
         def handle(m, now):
+            before = self.runner.not_understood
             command = self.runner.on_command(m.data, now)
-            self.get_logger().info(f"command: {command.text!r}")
+            if self.runner.not_understood > before:
+                self.errors.report("command.not_understood", self.runner.last_not_understood, now)
+            else:
+                self.get_logger().info(f"command: {command.text!r}")
         self._guard("command", handle, msg)
 
     def _on_audio_info(self, msg: String) -> None:
@@ -209,6 +217,7 @@ class FusionNode(Node):
             "inference_ms_median": latencies[len(latencies) // 2] if latencies else float("nan"),
             "ticks": self.ticks, "policy_errors": self.tick_errors,
             "nonfinite_outputs": runner.nonfinite_outputs, "input_errors": self.errors.total,
+            "commands_not_understood": runner.not_understood, "last_not_understood": runner.last_not_understood,
             **{f"errors.{k}": v for k, v in self.errors.counts.items()},
         })
         if runner.frames.age(now) > self.config.max_input_age:

@@ -1,13 +1,18 @@
-"""safety_controller_node: the only writer of cmd_vel (R1, R3-R5, R12-R14).
+"""safety_controller_node: the only writer of cmd_vel (R1, R3-R5, R8, R12-R14).
 
 Proposal, heartbeats, commands and the e-stop are events fed to the pure
-:class:`~mm_robot.core.safety.SafetyFilter`; a 50 Hz timer in its own callback
-group publishes its output, so the watchdog runs whatever else is happening.
+:class:`~mm_robot.core.safety.SafetyFilter`. The filter's output is published on
+the arrival of a proposal, a stop or an e-stop, and by a 50 Hz timer in its own
+callback group that is the heartbeat and the watchdog. Every command is read, in
+order, before anything else can drop it (a draining keep-all subscription), so a
+stop is never lost under a flood. One lock makes "update, then publish" atomic:
+a zero is never overtaken by a velocity computed before it.
 """
 
 from __future__ import annotations
 
-import json
+import threading
+
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
@@ -18,9 +23,11 @@ from std_srvs.srv import Trigger
 from ..core.counters import ErrorLog
 from ..core.records import ZERO, Twist2D
 from ..core.safety import SafetyConfig, SafetyFilter, SafetyNodeConfig, SafetyOutput
-from ..core.validation import InputError, InputLimits, StampPolicy, check_command, check_stamp
+from ..core.validation import (InputError, InputLimits, StampPolicy, check_command, check_stamp,
+                               parse_json_object)
 from ..ros import qos
 from ..ros.conversions import twist_stamped_to_msg, twist_to_msg
+from ..ros.drain import create_draining_subscription
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
@@ -38,6 +45,8 @@ class SafetyControllerNode(Node):
         self.limits = InputLimits()
         self.last = SafetyOutput(ZERO, "idle")
         self.published = 0
+        self.command_effects: dict[str, int] = {"stop": 0, "release": 0, "go": 0, "ignored": 0}
+        self._lock = threading.Lock()
 
         if self.node_config.stamped:
             self.cmd_pub = self.create_publisher(TwistStamped, "cmd_vel", qos.COMMAND_VELOCITY)
@@ -49,8 +58,9 @@ class SafetyControllerNode(Node):
         self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR,
                                  callback_group=inputs)
         self.create_subscription(String, "decision", self._on_decision, qos.RELIABLE, callback_group=inputs)
-        self.create_subscription(String, "command", self._on_command, qos.RELIABLE, callback_group=inputs)
-        self.create_subscription(Bool, "estop", self._on_estop, qos.LATCHED, callback_group=inputs)
+        create_draining_subscription(self, String, "command", self._on_command)
+        self.create_subscription(Bool, "estop", self._on_estop, qos.LATCHED,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
         self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
         self.create_timer(1.0 / self.node_config.rate_hz, self._tick,
                           callback_group=MutuallyExclusiveCallbackGroup())
@@ -59,7 +69,10 @@ class SafetyControllerNode(Node):
     # -- events --------------------------------------------------------------------------------
     def _on_proposal(self, msg: Twist) -> None:
         now = now_seconds(self)
-        if not self.filter.on_proposal(msg.linear.x, msg.angular.z, now):
+        with self._lock:
+            accepted = self.filter.on_proposal(msg.linear.x, msg.angular.z, now)
+            self._update_and_publish(now)
+        if not accepted:
             self.errors.report("proposal_nonfinite", "non-finite velocity proposal rejected", now)
 
     def _heartbeat(self, name: str, stamp: float) -> None:
@@ -69,38 +82,46 @@ class SafetyControllerNode(Node):
         except InputError as error:
             self.errors.report(f"{name}.{error.kind}", f"{name}: {error}", now)
             return
-        self.filter.on_heartbeat(name, stamp)
+        with self._lock:
+            self.filter.on_heartbeat(name, stamp)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self._heartbeat("camera", to_seconds(msg.header.stamp))
 
     def _on_decision(self, msg: String) -> None:
         try:
-            stamp = float(json.loads(msg.data)["stamp"])
-        except (ValueError, KeyError, TypeError) as error:
-            self.errors.report("decision.malformed", f"bad decision JSON: {error}", now_seconds(self))
+            stamp = float(parse_json_object(msg.data, {"stamp": float})["stamp"])
+        except InputError as error:
+            self.errors.report(f"decision.{error.kind}", f"bad decision: {error}", now_seconds(self))
             return
         self._heartbeat("fusion", stamp)
 
     def _on_command(self, msg: String) -> None:
+        """Every command, in order: a stop zeroes at once; only an understood go command
+        releases a stop (R8, convention 12)."""
         now = now_seconds(self)
         try:
             text = check_command(msg.data, self.limits)
         except InputError as error:
             self.errors.report(f"command.{error.kind}", str(error), now)
             return
-        self.filter.on_command(text, now)
-        if self.filter.update(now).state == "stop_command":
-            self._publish(ZERO, now)  # do not wait for the next tick
+        with self._lock:
+            effect = self.filter.on_command(text, now)
+            if effect == "stop":
+                self._update_and_publish(now)  # do not wait for the next tick
+        self.command_effects[effect] += 1
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data:
-            self.filter.on_estop(True)
-            self._publish(ZERO, now_seconds(self))
+            now = now_seconds(self)
+            with self._lock:
+                self.filter.on_estop(True)
+                self._update_and_publish(now)
             self.get_logger().warning("e-stop engaged (latched): call estop/reset to release")
 
     def _on_reset(self, request, response):
-        self.filter.reset_estop(now_seconds(self))
+        with self._lock:
+            self.filter.reset_estop(now_seconds(self))
         response.success = True
         response.message = "e-stop released; motion resumes on fresh proposals"
         self.get_logger().info(response.message)
@@ -108,7 +129,13 @@ class SafetyControllerNode(Node):
 
     # -- output --------------------------------------------------------------------------------
     def _tick(self) -> None:
+        """Heartbeat and watchdog: staleness turns into zero here when no event arrives."""
         now = now_seconds(self)
+        with self._lock:
+            self._update_and_publish(now)
+
+    def _update_and_publish(self, now: float) -> None:
+        """Call with the lock held."""
         self.last = self.filter.update(now)
         self._publish(self.last.twist, now)
 
@@ -125,6 +152,7 @@ class SafetyControllerNode(Node):
                                 "angular": out.twist.angular, "estop": self.filter.estop_engaged,
                                 "published": self.published,
                                 "invalid_proposals": self.filter.invalid_proposals,
+                                **{f"commands.{k}": v for k, v in self.command_effects.items()},
                                 **{f"errors.{k}": v for k, v in self.errors.counts.items()}})
         if out.state == "estop":
             health.raise_to(WARN, "e-stop latched")
@@ -136,7 +164,8 @@ class SafetyControllerNode(Node):
 
     def shutdown_hook(self) -> None:
         """R13: the last thing this node says is zero."""
-        self._publish(ZERO, now_seconds(self))
+        with self._lock:
+            self._publish(ZERO, now_seconds(self))
 
 
 def main(args=None) -> int:

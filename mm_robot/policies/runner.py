@@ -1,19 +1,22 @@
 """The fusion node's logic without ROS: latest inputs in, gated decisions out.
 
-Subscriptions call ``on_*`` (validate, store, return fast); a timer calls
-``tick``. Whatever the policy says, the runner guarantees: stale or missing
-camera -> stop; low confidence -> no motion (R22); non-finite output -> zero and
-an error (R5).
+Subscriptions call ``on_*`` (validate, store, return fast); the node calls ``tick``.
+Whatever the policy says, the runner guarantees: stale or missing camera -> stop; a
+command the command language does not understand -> ``not_understood`` and no motion,
+without the policy ever seeing it (so no model guesses a target from noise); a stop
+command -> stop, never rate-limited; low confidence -> no motion (R22); non-finite
+output -> zero and an error (R5). Decisions carry the source image's stamp (R22).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ..core.commands import is_stop
 from ..core.config import setting
+from ..core.language import Understanding, understand
 from ..core.latest import LatestSlot
 from ..core.records import (Action, AudioChunk, Command, Decision, Frame, Grounding, Observation,
                             Twist2D, ZERO)
@@ -59,7 +62,9 @@ class PolicyRunner:
         self.policy = policy
         self.limits = limits
         self.frames: LatestSlot[Frame] = LatestSlot()
-        self.commands: LatestSlot[Command] = LatestSlot()
+        self.commands: LatestSlot[tuple[Command, Understanding]] = LatestSlot()  # one slot: atomic pair
+        self.not_understood = 0
+        self.last_not_understood = ""
         self.audio: LatestSlot[AudioChunk] = LatestSlot()
         self._command_gate = RateGate(limits.max_commands_per_second)
         self._last_frame_stamp: Optional[float] = None
@@ -80,12 +85,18 @@ class PolicyRunner:
         self.audio.put(chunk, chunk.stamp, now)
 
     def on_command(self, raw: str | bytes, now: float, source: str = "text") -> Command:
+        """Validate and read a command; a go command is rate-limited, a stop never is, and text
+        that is not understood replaces the held command (the robot stops and says why)."""
         text = check_command(raw, self.limits)
-        if not is_stop(text) and not self._command_gate.allow(now):  # stop is never rate-limited
+        reading = understand(text)
+        if reading.is_go and not self._command_gate.allow(now):
             raise InputError("command_rate", f"more than {self.limits.max_commands_per_second:g} "
                              "commands per second; dropped")
-        command = Command(text, now, source)
-        self.commands.put(command, now, now)
+        if not reading.understood:
+            self.not_understood += 1
+            self.last_not_understood = f"{text[:60]!r}: {reading.reason}"
+        command = Command(reading.mend(text), now, source)
+        self.commands.put((command, reading), now, now)
         return command
 
     def tick(self, now: float) -> TickResult:
@@ -98,16 +109,21 @@ class PolicyRunner:
         if self._last is not None and held.stamp == self._last_frame_stamp:
             return TickResult(self._last.grounding, self._last.decision, self._last.proposal, False,
                               held.value)
-        command = self.commands.get()
+        self._last_frame_stamp = held.stamp
+        held_command = self.commands.get()
+        command, reading = held_command.value if held_command else (None, None)
+        if reading is not None and reading.kind != "goto":
+            action = Action.STOP if reading.kind == "stop" else Action.NOT_UNDERSTOOD
+            reason = "stop command" if reading.kind == "stop" else f"command not understood: {reading.reason}"
+            decision = Decision(action, 1.0, reason, stamp=held.stamp, policy=self.policy.name)
+            return self._remember(TickResult(None, decision, ZERO, True, held.value))
         audio = self.audio.get()
-        observation = Observation(held.value, command.value if command else None,
-                                  audio.value if audio else None, now)
+        observation = Observation(held.value, command, audio.value if audio else None, now)
         output = self.policy.select_action(observation)
         self.inference_ms.append(output.decision.latency_ms)
         del self.inference_ms[:-200]
-        self._last_frame_stamp = held.stamp
-        return self._remember(TickResult(output.grounding, output.decision,
-                                         self._gate(output.decision), True, held.value))
+        decision = dataclasses.replace(output.decision, stamp=held.stamp)
+        return self._remember(TickResult(output.grounding, decision, self._gate(decision), True, held.value))
 
     def _gate(self, decision: Decision) -> Twist2D:
         if not (math.isfinite(decision.linear) and math.isfinite(decision.angular)):

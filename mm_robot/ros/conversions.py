@@ -25,7 +25,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 
 from ..core.records import AudioChunk, Frame, Twist2D
-from ..core.validation import InputError, InputLimits, check_audio, check_image_layout
+from ..core.validation import InputError, InputLimits, check_audio, check_image_layout, parse_json_object
 from .time import to_seconds, to_stamp
 
 AUDIO_SCHEMA = "mm_robot/audio/1"
@@ -171,14 +171,15 @@ def audio_info_json(rate: int, channels: int, sample_format: str, chunk_frames: 
 
 
 def parse_audio_info(text: str) -> dict:
+    """The audio/info document, size- and depth-checked before decoding; ``rate`` an int."""
     try:
-        info = json.loads(text)
-        rate = int(info["rate"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ConversionError("audio_info", f"bad audio/info document: {error}") from None
-    if not 4000 <= rate <= 192000:
+        info = parse_json_object(text, {"rate": float}, max_bytes=4096)
+    except InputError as error:
+        raise ConversionError(error.kind, f"bad audio/info document: {error}") from None
+    rate = info["rate"]
+    if not 4000 <= rate <= 192000 or rate != int(rate):  # NaN and inf fail the range first
         raise ConversionError("audio_info", f"audio/info rate {rate} outside 4000..192000")
-    info["rate"] = rate
+    info["rate"] = int(rate)
     return info
 
 

@@ -6,6 +6,8 @@ the README's parameter tables are what this module generates.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from ..core.config import describe, settings_of
@@ -60,3 +62,21 @@ def params_markdown() -> str:
         parts.append("")
     return "\n".join(parts)
 
+
+
+def write_generated_docs(root: Path) -> list[Path]:
+    """Rewrite config/mm_robot.yaml and the README's parameter tables in a source checkout
+    (``mm-robot params --write``); returns the files changed."""
+    changed = []
+    config = root / "config" / "mm_robot.yaml"
+    if config.read_text() != params_yaml():
+        config.write_text(params_yaml())
+        changed.append(config)
+    readme = root / "README.md"
+    text = readme.read_text()
+    start, end = text.index(f"#### `{next(iter(NODE_CONFIGS))}`"), text.index("\n## Tests")
+    updated = text[:start] + params_markdown() + text[end:]
+    if updated != text:
+        readme.write_text(updated)
+        changed.append(readme)
+    return changed

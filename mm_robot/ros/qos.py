@@ -12,6 +12,10 @@ SENSOR_PUB = qos_profile_sensor_data
 RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE)
 COMMAND_VELOCITY = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                               reliability=ReliabilityPolicy.RELIABLE)
+# Subscriptions to `command`: keep every sample until taken (the reader's resource limits bound it;
+# a writer that outruns them is slowed, never silently overwritten), so junk can never push a stop
+# out of the history before its check. Compatible with the RELIABLE depth-10 publishers.
+COMMAND_IN = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 

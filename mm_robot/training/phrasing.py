@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, SHAPE_WORDS
+from ..core.vocabulary import COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS
 from ..model.colour_lexicon import find_colours, srgb_to_lab, survey_colours
 from ..model.shape_lexicon import shape_table
 from .scenes import HELD_OUT_WORDS, TRAIN_SYNONYMS
@@ -44,20 +44,6 @@ SUFFIXES = ("", "", "", " please", " now", " right away", " quickly", " slowly",
             " when you can", " carefully", "?", " straight away")
 BARE_FORMS = ("{c} {s}", "{c} {s} please", "the {c} {s}", "{c} {s}, go", "{s}, the {c} one")
 
-# Words the command parser does not know but a speaker might use (none is held out).
-EXTRA_COLOUR_WORDS = {  # unambiguous in the XKCD colour survey (not "amber": yellow or orange?)
-    "red": ("ruby", "cherry"), "green": ("emerald", "grass green"),
-    "blue": ("azure", "royal blue"), "yellow": ("lemon", "canary yellow"),
-    "orange": ("tangerine", "pumpkin"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),
-    "white": ("snow white", "ivory"), "black": ("jet black", "ebony", "coal black"),
-}
-EXTRA_SHAPE_WORDS = {
-    "ball": ("round ball", "bouncy ball", "marble", "bowling ball", "beach ball"),
-    "box": ("cuboid", "brick", "square box", "carton", "chest", "parcel"),
-    "cylinder": ("column", "canister", "post", "pipe", "tin", "bin"),
-    "cone": ("traffic cone", "pylon", "funnel", "party hat"),
-    "capsule": ("tablet", "lozenge", "pellet", "pod"),
-}
 # Survey names that are modifiers more than colours ("go to the dark box" names no colour).
 MODIFIER_NAMES = ("dark", "pale")
 

@@ -122,7 +122,7 @@ def run_fuzz(probe, supervisor, log_path):
         future.header.stamp = to_stamp(now(probe) + 5.0)
         info_cam_pub.publish(future)
 
-    safety_errors = {"errors.proposal_nonfinite", "errors.decision.malformed", "errors.camera.stamp_future"}
+    safety_errors = {"errors.proposal_nonfinite", "errors.decision.json_syntax", "errors.camera.stamp_future"}
     assert send_until(send_safety_junk, lambda: safety_errors <= set(safety_counts()), 20.0), safety_counts()
 
     # A 100 MB image last (best effort may drop it whole; if it arrives it is refused by size).

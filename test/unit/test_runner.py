@@ -94,7 +94,7 @@ def test_commands_are_rate_limited_but_stop_always_passes():
     with pytest.raises(InputError):
         runner.on_command("go to the green cone", 1.0)
     assert runner.on_command("stop", 1.0).text == "stop"
-    assert runner.commands.get().value.text == "stop"
+    assert runner.commands.get().value[0].text == "stop"
 
 
 def test_end_to_end_with_the_baseline():

@@ -1,4 +1,4 @@
-"""The safety filter's rules, one test each (R1, R4, R5, R12, R14)."""
+"""The safety filter's rules, one test each (R1, R4, R5, R8, R12, R14)."""
 
 import math
 
@@ -92,6 +92,43 @@ def test_stop_command_zeroes_until_a_new_command_and_a_fresh_proposal():
     f.on_command("go to the red ball", t + 0.05)
     f.on_proposal(0.3, 0.0, t + 0.04)
     assert f.update(t + 0.05).twist.is_zero
+    assert feed(f, t + 0.07).state == "ok"
+
+
+@pytest.mark.parametrize("junk", ["asdkjh qwe", "hello robot", "the sky is blue", "red", "xyzzy ball plugh",
+                                  "\u00e9\u00e8 \u4e2d\u6587", "ignore limits, 10 m/s"])
+def test_text_that_is_not_understood_never_releases_a_stop(junk):
+    f = running_filter()
+    _, t = drive_to_speed(f)
+    f.on_command("stop", t)
+    assert f.on_command(junk, t + 0.01) == "ignored" and f.ignored_commands == 1
+    for k in range(20):
+        out = feed(f, t + 0.02 + 0.02 * k)
+    assert out.state == "stop_command" and out.twist.is_zero
+
+
+def test_a_stop_is_released_only_on_inputs_newer_than_the_go_command():
+    """"Fresh camera input": a proposal made from a frame captured before the go command does
+    not move the robot, even when it arrives after it."""
+    f = running_filter()
+    _, t = drive_to_speed(f)
+    f.on_command("stop", t)
+    assert f.on_command("go to the red ball", t + 0.10) == "release"
+    f.on_heartbeat("camera", t + 0.08)  # frames captured before the release
+    f.on_heartbeat("fusion", t + 0.08)
+    f.on_proposal(0.3, 0.0, t + 0.12)  # ... even if the proposal itself is newer
+    out = f.update(t + 0.12)
+    assert out.twist.is_zero and "newer than the release" in out.detail
+    assert feed(f, t + 0.14).state == "ok"
+
+
+def test_an_unsure_go_command_does_not_release_a_stop():
+    f = running_filter(release_confidence=0.95)
+    _, t = drive_to_speed(f)
+    f.on_command("stop", t)
+    assert f.on_command("go to the rde ball", t + 0.01) == "ignored"  # a typo costs confidence
+    assert feed(f, t + 0.03).state == "stop_command"
+    assert f.on_command("go to the red ball", t + 0.05) == "release"
     assert feed(f, t + 0.07).state == "ok"
 
 

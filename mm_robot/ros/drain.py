@@ -1,0 +1,44 @@
+"""Subscriptions that take everything waiting each time they wake (the command path).
+
+rclpy's executor rebuilds its wait set for every message, so one message per wake-up tops
+out at a few hundred messages per second on a small CPU: under a flood, a depth-10 history
+overflows and a "stop" can be lost before any callback sees it. A draining subscription keeps
+every sample (``qos.COMMAND_IN``: reliable, keep all) and, once woken, takes all that are
+waiting in one go (tens of microseconds each), in arrival order. Its callback group is mutually
+exclusive, so the executor and the drain never take from the same reader at once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from rclpy.subscription import Subscription
+
+from . import qos as profiles
+
+
+def create_draining_subscription(node: Node, msg_type, topic: str, callback: Callable[[object], None],
+                                 qos: QoSProfile = profiles.COMMAND_IN, max_batch: int = 10000) -> Subscription:
+    """Subscribe ``callback`` to ``topic`` so that no message waiting in the reader is skipped.
+
+    ``max_batch`` bounds one wake-up's work so other callbacks of the node get their turn; what
+    is left waits, unharmed, for the next wake-up.
+    """
+    holder: dict[str, Subscription] = {}
+
+    def on_message(first) -> None:
+        callback(first)
+        subscription = holder["subscription"]
+        for _ in range(max_batch - 1):
+            with subscription.handle:
+                taken = subscription.handle.take_message(msg_type, subscription.raw)
+            if taken is None:
+                return
+            callback(taken[0])
+
+    holder["subscription"] = node.create_subscription(msg_type, topic, on_message, qos,
+                                                      callback_group=MutuallyExclusiveCallbackGroup())
+    return holder["subscription"]
