@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .configuration import FusionConfig
+from .hub import load_pretrained
 
 VisionFactory = Callable[[FusionConfig], nn.Module]
 TextFactory = Callable[[FusionConfig], nn.Module]
@@ -181,11 +182,12 @@ class HFVisionTower(nn.Module):
             raise ValueError(f"vision_encoder={kind!r} needs vision_pretrained (hub name or directory)")
         if kind == "clip":
             from transformers import CLIPVisionModel
-            self.model = CLIPVisionModel.from_pretrained(cfg.vision_pretrained)
+            self.model = load_pretrained(CLIPVisionModel.from_pretrained, cfg.vision_pretrained)
             mean, std = CLIP_MEAN, CLIP_STD
         else:
             from transformers import ViTModel
-            self.model = ViTModel.from_pretrained(cfg.vision_pretrained, add_pooling_layer=False)
+            self.model = load_pretrained(ViTModel.from_pretrained, cfg.vision_pretrained,
+                                         add_pooling_layer=False)
             mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)  # google/vit-* image processor defaults
         vc = self.model.config
         self.size = int(vc.image_size)
@@ -228,12 +230,12 @@ class HFTextEncoder(nn.Module):
             if kind != "minilm":
                 raise ValueError(f"text_encoder={kind!r} needs text_pretrained (hub name or directory)")
             source = str(bundled_minilm_dir())
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, source)
         if kind == "clip":
             from transformers import CLIPTextModel
-            self.model = CLIPTextModel.from_pretrained(source)
+            self.model = load_pretrained(CLIPTextModel.from_pretrained, source)
         else:
-            self.model = AutoModel.from_pretrained(source)
+            self.model = load_pretrained(AutoModel.from_pretrained, source)
         self.max_tokens = cfg.max_text_tokens
         self.out_dim = int(self.model.config.hidden_size)
         if cfg.freeze_text:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..core.lru import LRUCache
 from . import shape_lexicon
 from .colour_lexicon import FEATURE_DIM, colour_features, find_colours
 from .configuration import WEIGHTS_NAME, FusionConfig
@@ -116,19 +117,21 @@ def _lexicon_mlp(n_features: int, d: int) -> nn.Module:
     return nn.Sequential(nn.Linear(n_features, d), nn.GELU(), nn.Linear(d, d), nn.LayerNorm(d))
 
 
-def _lexicon_states(texts: list[str], cache: dict[str, tuple[torch.Tensor, torch.Tensor]], dim: int,
+def _lexicon_states(texts: list[str], cache: LRUCache[str, tuple[torch.Tensor, torch.Tensor]], dim: int,
                     slots: int, features_of: Callable[[str], list[np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Stacked features (B, slots, dim) and mask (B, slots) of the lexicon phrases of each text;
     ``features_of(text)`` lists one (dim,) array per phrase. Cached per text."""
+    rows = []
     for t in texts:
-        if t not in cache:
-            if len(cache) > 20000:
-                cache.clear()
+        row = cache.get(t)
+        if row is None:
             feats, mask = torch.zeros(slots, dim), torch.zeros(slots, dtype=torch.bool)
             for i, f in enumerate(features_of(t)[:slots]):
                 feats[i], mask[i] = torch.from_numpy(f), True
-            cache[t] = (feats, mask)
-    return torch.stack([cache[t][0] for t in texts]), torch.stack([cache[t][1] for t in texts])
+            row = (feats, mask)
+            cache.put(t, row)
+        rows.append(row)
+    return torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows])
 
 
 class FusionModel(nn.Module):
@@ -136,8 +139,13 @@ class FusionModel(nn.Module):
 
     ``forward(batch)`` returns ``(loss, logs)`` for training; ``encode`` returns a
     :class:`FusionOutput` for inference. Text token states from a frozen text tower
-    are cached per command string (the fusion node sends the same command for many frames).
+    are cached per command string (the fusion node sends the same command for many frames),
+    least recently used first out: ``TRAINING_CACHE_SIZE`` texts while training (every re-wording
+    of the bank), ``cache_size`` of :meth:`for_inference` while serving (a few hundred commands,
+    so memory cannot grow with the number of distinct commands a robot hears).
     """
+
+    TRAINING_CACHE_SIZE = 20000
 
     def __init__(self, config: FusionConfig) -> None:
         super().__init__()
@@ -162,10 +170,11 @@ class FusionModel(nn.Module):
         self.action_head = nn.Sequential(nn.Linear(2 * d + 5, 2 * d), nn.GELU(), nn.Linear(2 * d, k + 2))
         self.contrast_txt = nn.Linear(d, d)
         self.contrast_img = nn.Linear(d, d)
-        self._text_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._colour_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._shape_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._command_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        size = self.TRAINING_CACHE_SIZE
+        self._text_cache: LRUCache[str, tuple[torch.Tensor, torch.Tensor]] = LRUCache(size)
+        self._colour_cache: LRUCache[str, tuple[torch.Tensor, torch.Tensor]] = LRUCache(size)
+        self._shape_cache: LRUCache[str, tuple[torch.Tensor, torch.Tensor]] = LRUCache(size)
+        self._command_cache: LRUCache[str, tuple[torch.Tensor, torch.Tensor]] = LRUCache(size)
         self._pos_cache: dict[tuple[int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
         self.serving = False  # set by for_inference()
         nn.init.zeros_(self.film.weight)
@@ -181,10 +190,9 @@ class FusionModel(nn.Module):
         """Token states (B, L, D_t) and mask (B, L) bool; cached per text when the tower is frozen."""
         if not self.text_frozen:
             return self.text(texts)
-        missing = sorted({t for t in texts if t not in self._text_cache})
+        states = {t: self._text_cache.get(t) for t in texts}
+        missing = sorted(t for t, state in states.items() if state is None)
         if missing:
-            if len(self._text_cache) + len(missing) > 20000:
-                self._text_cache.clear()
             was_training = self.text.training
             self.text.eval()
             with torch.no_grad():
@@ -192,10 +200,11 @@ class FusionModel(nn.Module):
                     chunk = missing[start:start + 256]
                     hidden, mask = self.text(chunk)
                     for i, t in enumerate(chunk):
-                        self._text_cache[t] = (hidden[i].detach(), mask[i].detach())
+                        states[t] = (hidden[i].detach(), mask[i].detach())
+                        self._text_cache.put(t, states[t])
             self.text.train(was_training)
-        hidden = torch.stack([self._text_cache[t][0] for t in texts])  # (B, L, D_t)
-        mask = torch.stack([self._text_cache[t][1] for t in texts])  # (B, L)
+        hidden = torch.stack([states[t][0] for t in texts])  # (B, L, D_t)
+        mask = torch.stack([states[t][1] for t in texts])  # (B, L)
         return hidden, mask
 
     def clear_text_cache(self) -> None:
@@ -225,14 +234,14 @@ class FusionModel(nn.Module):
         if self.training or torch.is_grad_enabled() or text_states is not None:
             return self._project_command(texts, text_states)
         texts = list(texts or [])
-        missing = list(dict.fromkeys(t for t in texts if t not in self._command_cache))
+        tokens = {t: self._command_cache.get(t) for t in texts}
+        missing = [t for t, state in tokens.items() if state is None]
         if missing:
-            if len(self._command_cache) + len(missing) > 20000:
-                self._command_cache.clear()
             x, maskf = self._project_command(missing)
-            self._command_cache.update((t, (x[i], maskf[i])) for i, t in enumerate(missing))
-        return (torch.stack([self._command_cache[t][0] for t in texts]),
-                torch.stack([self._command_cache[t][1] for t in texts]))
+            for i, t in enumerate(missing):
+                tokens[t] = (x[i], maskf[i])
+                self._command_cache.put(t, tokens[t])
+        return torch.stack([tokens[t][0] for t in texts]), torch.stack([tokens[t][1] for t in texts])
 
     def _project_command(self, texts: Optional[list[str]],
                          text_states: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
@@ -449,11 +458,14 @@ class FusionModel(nn.Module):
         model.eval()
         return model
 
-    def for_inference(self) -> "FusionModel":
+    def for_inference(self, cache_size: int = 256) -> "FusionModel":
         """Turn this model into its serving form, in place: eval mode, batch norms folded into the
         convolutions and the vision tower in channels-last memory (what oneDNN's convolutions
-        prefer). Same outputs to ~1e-6 and about 0.5 ms less a frame on one core; it can no longer
-        be trained or saved, so only a model loaded for serving should be turned."""
+        prefer), and the per-command caches bounded to ``cache_size`` commands. Same outputs to
+        ~1e-6 and about 0.5 ms less a frame on one core; it can no longer be trained or saved, so
+        only a model loaded for serving should be turned."""
+        for cache in (self._text_cache, self._colour_cache, self._shape_cache, self._command_cache):
+            cache.resize(cache_size)
         self.eval()
         fold_batch_norms(self.vision)
         self.vision.to(memory_format=torch.channels_last)

@@ -21,6 +21,7 @@ import torch
 from ..core.commands import is_stop, parse
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, bearing_of, steer
+from .hub import allow_downloads
 from .modeling import FusionModel
 from .processing import prepare_audio, prepare_frame
 
@@ -197,8 +198,12 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
     ``resources/checkpoints/fusion_default``) or a CLIP checkpoint directory (zero-shot).
     Keyword options: ``name``, ``presence_threshold``, ``hfov``; for zero-shot also
     ``steering`` and the :class:`ZeroShotClipGrounder` options; ``num_threads`` sets torch's
-    intra-op threads (the fusion node runs with 1).
+    intra-op threads (the fusion node runs with 1); ``cache_size`` bounds the per-command caches
+    (default 256 commands); ``allow_download`` lets a checkpoint that names a hub model fetch it
+    (default: local files only).
     """
+    allow_downloads(bool(kw.pop("allow_download", False)))
+    cache_size = int(kw.pop("cache_size", 256))
     threads = kw.pop("num_threads", None)
     if threads:
         torch.set_num_threads(int(threads))
@@ -209,7 +214,7 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
                                 "train one with `mm-robot train` or pass checkpoint=DIR")
     model_type = json.loads(config_file.read_text()).get("model_type")
     if model_type == "clip":
-        return ZeroShotPolicy(path, device=device, **kw)
+        return ZeroShotPolicy(path, device=device, cache_size=cache_size, **kw)
     overrides = kw.pop("overrides", {}) or {}
-    model = FusionModel.from_pretrained(path, **overrides).for_inference()
+    model = FusionModel.from_pretrained(path, **overrides).for_inference(cache_size)
     return FusionPolicy(model, device=device, **kw)

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.lru import LRUCache
 from .encoders import CLIP_MEAN, CLIP_STD
+from .hub import load_pretrained
 
 
 @dataclass
@@ -34,30 +36,32 @@ class ZeroShotClipGrounder:
 
     def __init__(self, checkpoint: Union[str, Path], presence_threshold: float = 0.2,
                  presence_sharpness: float = 20.0, region_fraction: float = 0.5,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", cache_size: int = 256) -> None:
         from transformers import AutoTokenizer, CLIPModel
-        self.model = CLIPModel.from_pretrained(str(checkpoint)).to(device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
+        self.model = load_pretrained(CLIPModel.from_pretrained, str(checkpoint)).to(device).eval()
+        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, str(checkpoint))
         vc = self.model.config.vision_config
         self.size, self.patch = int(vc.image_size), int(vc.patch_size)
         self.device = device
         self.threshold, self.sharpness, self.region_fraction = presence_threshold, presence_sharpness, region_fraction
         self.mean = torch.tensor(CLIP_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(CLIP_STD, device=device).view(1, 3, 1, 1)
-        self._text_cache: dict[str, torch.Tensor] = {}
+        self._text_cache: LRUCache[str, torch.Tensor] = LRUCache(cache_size)
 
     @torch.inference_mode()
     def text_embeddings(self, texts: list[str]) -> torch.Tensor:
         """(B, P) unit-norm text embeddings, cached per text."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        found = {t: self._text_cache.get(t) for t in texts}
+        missing = [t for t, e in found.items() if e is None]
         if missing:
             enc = self.tokenizer(missing, padding=True, return_tensors="pt").to(self.device)
             pooled = self.model.text_model(input_ids=enc["input_ids"],
                                            attention_mask=enc["attention_mask"]).pooler_output  # (M, D_t)
             emb = F.normalize(self.model.text_projection(pooled), dim=-1)  # (M, P)
             for t, e in zip(missing, emb):
-                self._text_cache[t] = e
-        return torch.stack([self._text_cache[t] for t in texts])
+                found[t] = e
+                self._text_cache.put(t, e)
+        return torch.stack([found[t] for t in texts])
 
     @torch.inference_mode()
     def patch_embeddings(self, images: torch.Tensor) -> torch.Tensor:

@@ -53,7 +53,9 @@ class FusionNode(Node):
         super().__init__("fusion_node")
         self.config: FusionConfig = declare_config(self, FusionConfig)
         self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
-        options = ({"checkpoint": self.config.checkpoint, "num_threads": self.config.policy_threads}
+        options = ({"checkpoint": self.config.checkpoint, "num_threads": self.config.policy_threads,
+                    "cache_size": self.config.command_cache_size,
+                    "allow_download": self.config.allow_model_download}
                    if self.config.policy == "fusion" else {})
         try:
             policy = make_policy(self.config.policy, **options)

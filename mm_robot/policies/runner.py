@@ -33,6 +33,11 @@ class FusionConfig:
                               "default.", read_only=True)
     policy_threads: int = setting(1, "Torch intra-op threads of the fusion policy (1 keeps the other "
                                   "callbacks responsive on a small CPU).", low=1, high=64, read_only=True)
+    command_cache_size: int = setting(256, "Commands whose encodings the fusion policy keeps (least recently "
+                                      "used out): bounds memory however many distinct commands arrive.",
+                                      low=1, high=100000, read_only=True)
+    allow_model_download: bool = setting(False, "Let a checkpoint that names a model-hub id download it; "
+                                         "off: local files only.", read_only=True)
     rate_hz: float = setting(15.0, "Policy ticks per second.", low=0.5, high=100.0)
     max_input_age: float = setting(0.5, "Camera frames older than this stop the robot (s).", low=0.01,
                                    high=10.0)

@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
+from ..model.hub import allow_downloads
 from ..model.configuration import FusionConfig, tiny_config
 from ..model.modeling import FusionModel
 from .dataset import load_split, make_batch, read_index
@@ -401,11 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                    help="fine-tune: start from this saved model's config (then --set) and weights; "
                         "modules it lacks start fresh")
+    p.add_argument("--allow-download", action="store_true",
+                   help="let pretrained towers named by hub id be downloaded (default: local files only)")
     return p
 
 
 def train_main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    allow_downloads(args.allow_download)
     summary = train(args)
     rank, _ = _dist_info()
     if rank == 0:
