@@ -109,8 +109,9 @@ def simulation_graph(options: GraphOptions, sim_parameters: dict) -> list[NodeSp
 
 
 def ros_arguments(spec: NodeSpec, options: GraphOptions) -> list[str]:
-    """``--ros-args`` for running ``spec`` as a plain process (what ros2 launch would pass)."""
-    args = ["--ros-args", "-r", f"__node:={spec.name}"]
+    """``--ros-args`` for running ``spec`` as a plain process (what ros2 launch would pass). Each
+    node runs in its own SROS2 enclave, ``/mm_robot/<executable>`` (used only when security is on)."""
+    args = ["--ros-args", "-r", f"__node:={spec.name}", "--enclave", f"/{PACKAGE}/{spec.executable}"]
     if options.namespace:
         args += ["-r", f"__ns:=/{options.namespace.strip('/')}"]
     params_file = options.params_file or str(default_params_file())

@@ -1,22 +1,44 @@
 """The SROS2 access-control policy for the graph, generated from one table (R21). ROS-free.
 
-``mm-robot sros2-policy`` prints it; config/sros2/policy.xml is the generated copy and a test keeps
-them equal. Each node may publish and subscribe exactly the topics it uses.
+``mm-robot sros2-policy [--namespace NS]`` prints it; config/sros2/policy.xml is the generated copy
+for the root namespace and a test keeps them equal; a live test checks every node's actual
+publishers, subscriptions and services against its enclave.
+
+Names follow SROS2's rules: a name starting with ``/`` is absolute (``/diagnostics``, ``/clock``),
+``~/x`` is the node's own (its parameter services), anything else is relative to the profile's
+namespace, so one table serves a robot at ``/`` and one at ``/robot1``. Every enclave also gets what
+any rclpy node uses: ``/rosout``, ``/parameter_events``, ``/clock`` (sim time) and its parameter
+and type-description services. The ``operator`` enclave is for people and tools: it may say
+commands, engage the e-stop and call ``estop/reset``, and watch the outputs.
+
+``cmd_vel_proposal`` is a trusted interface: whoever may publish it can propose any velocity (the
+safety controller still caps and gates it), so only ``fusion_node`` may.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-# node -> (publishes, subscribes); services are (serves,)
+# What every rclpy node uses, whatever it does.
+PARAMETER_SERVICES = ("~/describe_parameters", "~/get_parameter_types", "~/get_parameters",
+                      "~/list_parameters", "~/set_parameters", "~/set_parameters_atomically",
+                      "~/get_type_description")
+COMMON: dict[str, tuple[str, ...]] = {
+    "publish": ("/rosout", "/parameter_events"),
+    "subscribe": ("/clock", "/parameter_events"),
+    "reply": PARAMETER_SERVICES,
+}
+
+# enclave (a node, or "operator") -> verb -> names. Verbs: publish, subscribe (topics); reply
+# (serve a service), request (call one).
 PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "camera_node": {"publish": ("camera/image_raw", "camera/image_raw/compressed", "camera/camera_info",
                                 "/diagnostics"),
                     "subscribe": ("cmd_vel",)},
-    "microphone_node": {"publish": ("audio/raw", "audio/info", "/diagnostics"), "subscribe": ()},
+    "microphone_node": {"publish": ("audio/raw", "audio/info", "/diagnostics")},
     "fusion_node": {"publish": ("perception/grounding", "perception/target_roi", "perception/debug_image",
-                                "perception/markers", "perception/detections", "decision",
-                                "cmd_vel_proposal", "/diagnostics"),
+                                "perception/markers", "perception/detections", "decision", "cmd_vel_proposal",
+                                "/diagnostics"),
                     "subscribe": ("camera/image_raw", "camera/image_raw/compressed", "audio/raw", "audio/info",
                                   "command")},
     "safety_controller_node": {"publish": ("cmd_vel", "/diagnostics"),
@@ -26,29 +48,62 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "sim_node": {"publish": ("camera/image_raw", "camera/camera_info", "odom", "/clock", "sim/ground_truth",
                              "command", "/diagnostics"),
                  "subscribe": ("cmd_vel", "decision", "perception/grounding")},
+    "operator": {"publish": ("command", "estop"),
+                 "subscribe": ("decision", "perception/grounding", "perception/target_roi", "cmd_vel",
+                               "speech/transcript", "/diagnostics", "camera/image_raw", "perception/debug_image"),
+                 "request": ("estop/reset",)},
 }
+NODE_ENCLAVES = tuple(n for n in PERMISSIONS if n != "operator")
+VERBS = ("publish", "subscribe", "reply", "request")
+
+
+def enclave_path(name: str) -> str:
+    return f"/mm_robot/{name}"
+
+
+def profile_namespace(namespace: str) -> str:
+    return "/" + namespace.strip("/") if namespace.strip("/") else "/"
+
+
+def rules_of(enclave: str) -> dict[str, tuple[str, ...]]:
+    """An enclave's names per verb: its own table row plus ``COMMON``, without repeats."""
+    own = PERMISSIONS[enclave]
+    return {verb: tuple(dict.fromkeys(own.get(verb, ()) + COMMON.get(verb, ()))) for verb in VERBS}
+
+
+def resolve(name: str, namespace: str, node: str) -> str:
+    """The fully qualified name SROS2 gives ``name`` in a profile at ``namespace`` for ``node``."""
+    ns = profile_namespace(namespace).rstrip("/") + "/"
+    if name.startswith("/"):
+        return name
+    if name.startswith("~"):
+        return ns + node + name[1:]
+    return ns + name
+
+
+def grants(namespace: str = "") -> dict[str, dict[str, set[str]]]:
+    """enclave -> verb -> fully qualified names it may use: what :func:`policy_xml` allows."""
+    return {enclave: {verb: {resolve(n, namespace, enclave) for n in names}
+                      for verb, names in rules_of(enclave).items()}
+            for enclave in PERMISSIONS}
 
 
 def policy_xml(namespace: str = "") -> str:
-    """An SROS2 policy (format 0.2.0) with one enclave per node under /mm_robot."""
-    ns = "/" + namespace.strip("/") if namespace.strip("/") else "/"
+    """An SROS2 policy (format 0.2.0) with one enclave per node and one for operators."""
+    ns = profile_namespace(namespace)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              "<!-- Generated by `mm-robot sros2-policy`; see docs/security.md. -->",
              '<policy version="0.2.0" xmlns:xi="http://www.w3.org/2001/XInclude">', "  <enclaves>"]
-    for node, rules in PERMISSIONS.items():
-        lines += [f'    <enclave path="/mm_robot/{node}">', "      <profiles>",
-                  f'        <profile ns="{escape(ns)}" node="{node}">']
-        for verb in ("publish", "subscribe"):
-            topics = rules.get(verb, ())
-            if topics:
-                lines.append(f'          <topics {verb}="ALLOW">')
-                lines += [f"            <topic>{escape(t.lstrip('/') if t.startswith('/') else t)}</topic>"
-                          for t in topics]
-                lines.append("          </topics>")
-        if rules.get("reply"):
-            lines.append('          <services reply="ALLOW">')
-            lines += [f"            <service>{escape(s)}</service>" for s in rules["reply"]]
-            lines.append("          </services>")
+    for enclave in PERMISSIONS:
+        rules = rules_of(enclave)
+        lines += [f'    <enclave path="{enclave_path(enclave)}">', "      <profiles>",
+                  f'        <profile ns="{escape(ns)}" node="{enclave}">']
+        for verb, element in (("publish", "topic"), ("subscribe", "topic"), ("reply", "service"),
+                              ("request", "service")):
+            if rules[verb]:
+                lines.append(f'          <{element}s {verb}="ALLOW">')
+                lines += [f"            <{element}>{escape(name)}</{element}>" for name in rules[verb]]
+                lines.append(f"          </{element}s>")
         lines += ["        </profile>", "      </profiles>", "    </enclave>"]
     lines += ["  </enclaves>", "</policy>", ""]
     return "\n".join(lines)

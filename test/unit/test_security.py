@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from mm_robot.ros.graph import NODE_EXECUTABLES, TOPICS
-from mm_robot.ros.security import PERMISSIONS, policy_xml
+from mm_robot.ros.security import PERMISSIONS, grants, policy_xml, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,12 +14,29 @@ def test_policy_file_is_generated_and_well_formed():
     assert text == policy_xml(), "regenerate with: mm-robot sros2-policy > config/sros2/policy.xml"
     root = ET.fromstring(text)
     enclaves = {e.get("path") for e in root.iter("enclave")}
-    assert enclaves == {f"/mm_robot/{node}" for node in NODE_EXECUTABLES}
+    assert enclaves == {f"/mm_robot/{node}" for node in NODE_EXECUTABLES} | {"/mm_robot/operator"}
 
 
-def test_only_the_safety_controller_may_publish_cmd_vel():
+def test_names_resolve_as_sros2_resolves_them():
+    assert resolve("cmd_vel", "robot1", "n") == "/robot1/cmd_vel"
+    assert resolve("cmd_vel", "", "n") == "/cmd_vel"
+    assert resolve("/diagnostics", "robot1", "n") == "/diagnostics"
+    assert resolve("~/get_parameters", "/robot1/", "fusion_node") == "/robot1/fusion_node/get_parameters"
+
+
+def test_a_namespaced_policy_keeps_global_names_global():
+    root = ET.fromstring(policy_xml("robot1"))
+    assert {p.get("ns") for p in root.iter("profile")} == {"/robot1"}
+    names = {t.text for t in root.iter("topic")}
+    assert {"/diagnostics", "/clock", "/rosout", "/parameter_events", "cmd_vel"} <= names
+    assert "diagnostics" not in names and "clock" not in names
+
+
+def test_only_the_safety_controller_may_publish_cmd_vel_and_anyone_operating_may_stop():
     publishers = [node for node, rules in PERMISSIONS.items() if "cmd_vel" in rules.get("publish", ())]
     assert publishers == ["safety_controller_node"]
+    operator = grants("robot1")["operator"]
+    assert "/robot1/estop" in operator["publish"] and "/robot1/estop/reset" in operator["request"]
 
 
 def test_policy_names_only_known_topics():
