@@ -32,3 +32,15 @@ def domain_id(monkeypatch) -> int:
     value = next_domain_id()
     monkeypatch.setenv("ROS_DOMAIN_ID", str(value))
     return value
+
+
+@pytest.fixture(scope="module")
+def module_domain_id():
+    """A fresh ROS domain shared by one module's tests (and its child processes)."""
+    value, before = next_domain_id(), os.environ.get("ROS_DOMAIN_ID")
+    os.environ["ROS_DOMAIN_ID"] = str(value)
+    yield value
+    if before is None:
+        os.environ.pop("ROS_DOMAIN_ID", None)
+    else:
+        os.environ["ROS_DOMAIN_ID"] = before
