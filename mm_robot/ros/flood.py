@@ -66,6 +66,20 @@ def plausible_commands(rng: random.Random) -> Iterator[str]:
             yield text
 
 
+def distinct_commands(n: int, seed: int) -> list[str]:
+    """``n`` different go commands the language understands (training re-wordings, numbered)."""
+    import numpy as np
+
+    from ..training.phrasing import phrase
+    rng = np.random.default_rng(seed)
+    colours, shapes = ("red", "green", "blue", "yellow"), ("ball", "box", "cone", "cylinder")
+    texts: set[str] = set()
+    while len(texts) < n:
+        texts.add(phrase(rng, colours[rng.integers(4)], shapes[rng.integers(4)], p_synonym=0.8, shape_nouns=True)
+                  + f" {rng.integers(1_000_000)}")
+    return sorted(texts)
+
+
 def _english_words() -> list[str]:
     try:
         from ..model.encoders import bundled_minilm_dir

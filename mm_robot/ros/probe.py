@@ -4,7 +4,6 @@ context, so it can sit beside nodes started by :class:`~mm_robot.ros.supervisor.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import Bool, String
 
+from ..core.validation import InputError, parse_json_object
 from . import qos
 from .graph import GraphOptions, NodeSpec
 from .supervisor import Supervisor
@@ -85,7 +85,11 @@ class Probe:
             self.cmd_vel.append(Sample(time.monotonic(), msg.linear.x, msg.angular.z))
 
     def _on_decision(self, msg: String) -> None:
-        decision = json.loads(msg.data)
+        try:
+            decision = parse_json_object(msg.data, {"action": str})
+        except InputError:
+            return  # a test's own junk on the topic
+
         decision["received"] = self.node.get_clock().now().nanoseconds * 1e-9  # ROS time, like "stamp"
         with self.lock:
             self.decisions.append(decision)
