@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Measure the safety path on the live graph (not a test: numbers for the README).
+"""Measure the safety path on the live graph with the fusion policy (numbers for the README).
 
-For N trials: command "go to the red ball", wait for motion, then one of
-  stop   - publish "stop"               -> time to the first zero cmd_vel
-  estop  - publish estop=true           -> time to the first zero cmd_vel
-  camera - SIGKILL the camera process   -> time to the first zero cmd_vel (the graph is restarted)
-Prints median / p90 / max per kind and writes JSON.
+One graph (safety controller, synthetic camera that does not move, fusion policy); each trial
+says "go to the red ball", waits for motion, then
+  stop           - publish "stop"                                   -> first zero cmd_vel
+  estop          - publish estop=true (then estop/reset)            -> first zero cmd_vel
+  flood_invalid  - 2,000 invalid commands/s from another process, "stop" in the middle
+  flood_plausible- the same with printable text that is not a command
+  camera         - SIGKILL the camera process (the graph restarts)  -> first zero cmd_vel
+and checks that nothing moves again until the next go command. Reports p50/p90/p99/max per kind,
+with the machine's single-core matmul peak and copy bandwidth measured in the same run.
 
-    python scripts/bench_safety.py --trials 5 --out bench_safety.json
+    python scripts/bench_safety.py --trials 100 --flood-trials 20 --out runs/bench_safety
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import json
 import os
 import random
 import signal
-import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randrange(100, 200)))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 from std_msgs.msg import Bool  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -31,70 +39,149 @@ from mm_robot.ros.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 
 SPECS = [NodeSpec("safety_controller_node", "safety_controller_node"),
-         NodeSpec("camera_node", "camera_node", {"synthetic_scene": "red ball 4 0.3", "rate_hz": 15.0}),
-         NodeSpec("fusion_node", "fusion_node", {"use_audio": False})]
+         NodeSpec("camera_node", "camera_node", {"synthetic_scene": "red ball 3.0 0.5", "synthetic_drive": False}),
+         NodeSpec("fusion_node", "fusion_node", {"policy": "fusion", "use_audio": False})]
 
 
-def moving_since(probe: Probe, t: float, timeout: float = 15.0) -> bool:
-    return probe.wait_for(lambda: any(s.time >= t and (s.linear or s.angular) for s in probe.cmd_vel), timeout)
+def machine_bounds() -> dict:
+    """Single-core fp32 matmul peak (GFLOP/s) and memory copy bandwidth (GB/s), measured now."""
+    import torch
+    torch.set_num_threads(1)
+    a, b = torch.randn(512, 512), torch.randn(512, 512)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(20):
+        a @ b
+    gflops = 20 * 2 * 512 ** 3 / (time.perf_counter() - t0) / 1e9
+    src = np.ones(64 * 2 ** 20 // 8)
+    dst = np.empty_like(src)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        np.copyto(dst, src)
+    copy = 10 * 2 * src.nbytes / (time.perf_counter() - t0) / 1e9
+    return {"matmul_gflops_1core": round(gflops, 1), "copy_gbps": round(copy, 1), "cpus": os.cpu_count()}
 
 
-def reset_estop(probe: Probe) -> None:
-    client = probe.node.create_client(Trigger, "estop/reset")
-    client.wait_for_service(timeout_sec=5.0)
-    future = client.call_async(Trigger.Request())
-    probe.wait_for(lambda: future.done(), 5.0)
+class Bench:
+    def __init__(self, domain: int) -> None:
+        self.domain = domain
+        self.quiet = open(os.devnull, "w")
+        self.supervisor = start_graph(SPECS, output=self.quiet)
+        self.probe = Probe(domain)
+        if not self.probe.wait_for(lambda: len(self.probe.decisions) > 5
+                                   and self.probe.command_pub.get_subscription_count() >= 2, 60.0):
+            raise RuntimeError("graph did not come up")
+
+    def close(self) -> None:
+        self.probe.close()
+        self.supervisor.stop()
+
+    def go(self) -> bool:
+        t0 = self.probe.say("go to the red ball")
+        return self.probe.wait_for(lambda: any(s.time >= t0 and (s.linear or s.angular)
+                                               for s in self.probe.cmd_vel), 15.0)
+
+    def stayed_still(self, since: float, until: float) -> bool:
+        time.sleep(max(0.0, until - time.monotonic()))
+        return not any(s.linear or s.angular for s in self.probe.samples_since(since) if s.time <= until)
+
+    def trial(self, kind: str, seed: int) -> tuple[float | None, bool]:
+        """(seconds to the first zero, whether it then stayed still until the next go)."""
+        if not self.go():
+            return None, False
+        time.sleep(0.3)
+        if kind == "stop":
+            t0 = self.probe.say("stop")
+        elif kind == "estop":
+            t0 = time.monotonic()
+            self.probe.estop_pub.publish(Bool(data=True))
+        else:
+            report = self.flood(kind.removeprefix("flood_"), seed)
+            t0 = report["stop_sent"]
+        delay = self.probe.first_zero_after(t0, 3.0)
+        still = delay is not None and self.stayed_still(t0 + delay, time.monotonic() + 0.5)
+        if kind == "estop":
+            self.reset_estop()
+        return delay, still
+
+    def flood(self, kind: str, seed: int) -> dict:
+        args = [sys.executable, "-m", "mm_robot.ros.flood", "--rate", "2000", "--seconds", "2.0",
+                "--kind", kind, "--stop-at", "1.0", "--seed", str(seed)]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, ROS_DOMAIN_ID=str(self.domain))).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def reset_estop(self) -> None:
+        client = self.probe.node.create_client(Trigger, "estop/reset")
+        client.wait_for_service(timeout_sec=5.0)
+        future = client.call_async(Trigger.Request())
+        self.probe.wait_for(lambda: future.done(), 5.0)
+        self.probe.estop_pub.publish(Bool(data=False))
 
 
-def trial(kind: str, domain: int) -> float | None:
-    with open(os.devnull, "w") as quiet:
-        supervisor = start_graph(SPECS, output=quiet)
-        probe = Probe(domain)
-        try:
-            probe.wait_for(lambda: len(probe.decisions) > 5, 30.0)
-            if not moving_since(probe, probe.say("go to the red ball")):
-                return None
-            time.sleep(0.5)
-            if kind == "stop":
-                t0 = probe.say("stop")
-            elif kind == "estop":
-                t0 = time.monotonic()
-                probe.estop_pub.publish(Bool(data=True))
-            else:
-                camera = next(r.process for r in supervisor.running if r.spec.name == "camera_node")
-                camera.send_signal(signal.SIGKILL)
-                t0 = time.monotonic()
-            return probe.first_zero_after(t0, 3.0)
-        finally:
-            probe.close()
-            supervisor.stop()
+def camera_trial(domain: int) -> tuple[float | None, bool]:
+    bench = Bench(domain)
+    try:
+        if not bench.go():
+            return None, False
+        camera = next(r.process for r in bench.supervisor.running if r.spec.name == "camera_node")
+        camera.send_signal(signal.SIGKILL)
+        t0 = time.monotonic()
+        delay = bench.probe.first_zero_after(t0, 3.0)
+        return delay, delay is not None and bench.stayed_still(t0 + delay, time.monotonic() + 1.0)
+    finally:
+        bench.close()
+
+
+def summarise(delays: list[float], still: list[bool]) -> dict:
+    ms = np.array(delays) * 1000.0
+    return {"n": len(delays), "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
+            "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max()),
+            "stayed_still": f"{sum(still)}/{len(still)}"}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument("--kinds", default="stop,estop,camera")
-    parser.add_argument("--out", default="bench_safety.json")
+    parser.add_argument("--trials", type=int, default=100, help="trials each of stop and estop")
+    parser.add_argument("--flood-trials", type=int, default=20, help="trials of each flood kind")
+    parser.add_argument("--camera-trials", type=int, default=5, help="camera-kill trials (graph restarts)")
+    parser.add_argument("--out", default="runs/bench_safety", help="output directory")
     args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     domain = int(os.environ["ROS_DOMAIN_ID"])
-    results: dict[str, list[float]] = {}
-    kinds = args.kinds.split(",")
-    with tqdm(total=len(kinds) * args.trials, desc="safety trials") as bar:
-        for kind in kinds:
-            for _ in range(args.trials):
-                delay = trial(kind, domain)
-                if delay is not None:
-                    results.setdefault(kind, []).append(delay)
-                bar.update()
+    bounds = machine_bounds()
+    plan = ([("stop", args.trials), ("estop", args.trials), ("flood_invalid", args.flood_trials),
+             ("flood_plausible", args.flood_trials)])
+    raw: dict[str, list] = {}
+    bench = Bench(domain)
+    try:
+        with tqdm(total=sum(n for _, n in plan), desc="safety trials", disable=None) as bar:
+            for kind, n in plan:
+                for i in range(n):
+                    raw.setdefault(kind, []).append(bench.trial(kind, seed=i))
+                    bar.update()
+    finally:
+        bench.close()
+    for _ in range(args.camera_trials):
+        raw.setdefault("camera", []).append(camera_trial(domain))
     summary = {}
-    for kind, delays in results.items():
-        delays.sort()
-        summary[kind] = {"n": len(delays), "median_ms": 1000 * statistics.median(delays),
-                         "p90_ms": 1000 * delays[int(0.9 * (len(delays) - 1))], "max_ms": 1000 * delays[-1]}
-        print(f"{kind:<7} n={len(delays)} median={summary[kind]['median_ms']:.0f} ms "
-              f"p90={summary[kind]['p90_ms']:.0f} ms max={summary[kind]['max_ms']:.0f} ms")
-    with open(args.out, "w") as handle:
-        json.dump({"summary": summary, "raw_s": results}, handle, indent=2)
+    for kind, results in raw.items():
+        delays = [d for d, _ in results if d is not None]
+        summary[kind] = {**summarise(delays, [s for _, s in results]), "missed": len(results) - len(delays)}
+    report = {"machine": bounds, "summary": summary, "raw": raw}
+    (out / "bench_safety.json").write_text(json.dumps(report, indent=2))
+    lines = [f"Machine: {bounds['cpus']} CPUs, 1-core fp32 matmul {bounds['matmul_gflops_1core']} GFLOP/s, "
+             f"copy {bounds['copy_gbps']} GB/s.", "",
+             "| event | trials | p50 | p90 | p99 | max | zero reached | still until next go |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for kind, s in summary.items():
+        lines.append(f"| {kind} | {s['n'] + s['missed']} | {s['p50_ms']:.0f} ms | {s['p90_ms']:.0f} ms | "
+                     f"{s['p99_ms']:.0f} ms | {s['max_ms']:.0f} ms | {s['n']}/{s['n'] + s['missed']} | "
+                     f"{s['stayed_still']} |")
+    (out / "bench_safety.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
     return 0
 
 

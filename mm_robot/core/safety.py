@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 from .config import setting, validate
-from .language import MIN_CONFIDENCE, understand
+from .language import MIN_CONFIDENCE, is_stop, understand
 from .records import ZERO, Twist2D
 
 # Hard limits: the ceiling of every configurable cap. Not a parameter (R4).
@@ -106,19 +106,33 @@ class SafetyFilter:
             self._heartbeats[name].last = max(self._heartbeats[name].last, stamp)
 
     def on_command(self, text: str, now: float) -> str:
-        """Read a command; returns what it did: "stop", "release", "go" or "ignored"."""
-        reading = understand(text)
-        if reading.kind == "stop":
+        """Read one command; returns what it did: "stop", "release", "ignored" or "none"."""
+        return self.on_commands([text], now)[-1]
+
+    def on_commands(self, texts: list[str], now: float) -> list[str]:
+        """Read commands that arrived together, oldest first, as if one by one; returns what each
+        did. Only the last stop and what follows it can matter, so a stop is found first, with
+        the cheap stop-word check, and only the texts after it are read in full."""
+        effects = ["none"] * len(texts)
+        stops = [i for i, text in enumerate(texts) if is_stop(text)]
+        start = 0
+        if stops:
+            for i in stops:
+                effects[i] = "stop"
             self._stopped_by_command = True
-            return "stop"
-        if not (reading.is_go and reading.confidence >= self.config.release_confidence):
-            self.ignored_commands += 1
-            return "ignored"
+            start = stops[-1] + 1
         if not self._stopped_by_command:
-            return "go"
-        self._stopped_by_command = False
-        self._release_time = now
-        return "release"
+            return effects  # nothing to release: a go command changes nothing here
+        for i in range(start, len(texts)):
+            reading = understand(texts[i])
+            if reading.is_go and reading.confidence >= self.config.release_confidence:
+                effects[i] = "release"
+                self._stopped_by_command = False
+                self._release_time = now
+                break
+            effects[i] = "ignored"
+            self.ignored_commands += 1
+        return effects
 
     def on_estop(self, engaged: bool) -> None:
         """``True`` latches; ``False`` alone never releases (use :meth:`reset_estop`)."""

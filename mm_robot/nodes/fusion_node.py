@@ -73,7 +73,7 @@ class FusionNode(Node):
         else:
             self.create_subscription(Image, "camera/image_raw", self._on_image, qos.SENSOR,
                                      callback_group=inputs)
-        create_draining_subscription(self, String, "command", self._on_command)
+        create_draining_subscription(self, String, "command", lambda batch: [self._on_command(m) for m in batch])
         if self.config.use_audio:
             self.create_subscription(Image, "audio/raw", self._on_audio, qos.SENSOR, callback_group=inputs)
             self.create_subscription(String, "audio/info", self._on_audio_info, qos.LATCHED,

@@ -45,7 +45,7 @@ class SafetyControllerNode(Node):
         self.limits = InputLimits()
         self.last = SafetyOutput(ZERO, "idle")
         self.published = 0
-        self.command_effects: dict[str, int] = {"stop": 0, "release": 0, "go": 0, "ignored": 0}
+        self.command_effects: dict[str, int] = {"stop": 0, "release": 0, "ignored": 0, "none": 0}
         self._lock = threading.Lock()
 
         if self.node_config.stamped:
@@ -58,7 +58,7 @@ class SafetyControllerNode(Node):
         self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR,
                                  callback_group=inputs)
         self.create_subscription(String, "decision", self._on_decision, qos.RELIABLE, callback_group=inputs)
-        create_draining_subscription(self, String, "command", self._on_command)
+        create_draining_subscription(self, String, "command", self._on_commands)
         self.create_subscription(Bool, "estop", self._on_estop, qos.LATCHED,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
@@ -96,20 +96,24 @@ class SafetyControllerNode(Node):
             return
         self._heartbeat("fusion", stamp)
 
-    def _on_command(self, msg: String) -> None:
-        """Every command, in order: a stop zeroes at once; only an understood go command
-        releases a stop (R8, convention 12)."""
+    def _on_commands(self, batch: list[String]) -> None:
+        """Every command waiting, in order: a stop anywhere zeroes at once; only an understood
+        go command after the last stop releases it (R8, convention 12)."""
         now = now_seconds(self)
-        try:
-            text = check_command(msg.data, self.limits)
-        except InputError as error:
-            self.errors.report(f"command.{error.kind}", str(error), now)
+        texts = []
+        for msg in batch:
+            try:
+                texts.append(check_command(msg.data, self.limits))
+            except InputError as error:
+                self.errors.report(f"command.{error.kind}", str(error), now)
+        if not texts:
             return
         with self._lock:
-            effect = self.filter.on_command(text, now)
-            if effect == "stop":
+            effects = self.filter.on_commands(texts, now)
+            if "stop" in effects:
                 self._update_and_publish(now)  # do not wait for the next tick
-        self.command_effects[effect] += 1
+        for effect in effects:
+            self.command_effects[effect] += 1
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data:

@@ -4,8 +4,10 @@ rclpy's executor rebuilds its wait set for every message, so one message per wak
 out at a few hundred messages per second on a small CPU: under a flood, a depth-10 history
 overflows and a "stop" can be lost before any callback sees it. A draining subscription keeps
 every sample (``qos.COMMAND_IN``: reliable, keep all) and, once woken, takes all that are
-waiting in one go (tens of microseconds each), in arrival order. Its callback group is mutually
-exclusive, so the executor and the drain never take from the same reader at once.
+waiting in one go (tens of microseconds each), in arrival order, and hands them over as one
+batch, so the consumer can look for a stop in all of them before it reads any further.
+Its callback group is mutually exclusive, so the executor and the drain never take from the
+same reader at once.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from rclpy.subscription import Subscription
 from . import qos as profiles
 
 
-def create_draining_subscription(node: Node, msg_type, topic: str, callback: Callable[[object], None],
+def create_draining_subscription(node: Node, msg_type, topic: str, on_batch: Callable[[list], None],
                                  qos: QoSProfile = profiles.COMMAND_IN, max_batch: int = 10000) -> Subscription:
-    """Subscribe ``callback`` to ``topic`` so that no message waiting in the reader is skipped.
+    """Subscribe to ``topic`` so that no message waiting in the reader is skipped: ``on_batch``
+    gets every message waiting at a wake-up, oldest first.
 
     ``max_batch`` bounds one wake-up's work so other callbacks of the node get their turn; what
     is left waits, unharmed, for the next wake-up.
@@ -30,14 +33,15 @@ def create_draining_subscription(node: Node, msg_type, topic: str, callback: Cal
     holder: dict[str, Subscription] = {}
 
     def on_message(first) -> None:
-        callback(first)
+        batch = [first]
         subscription = holder["subscription"]
-        for _ in range(max_batch - 1):
+        while len(batch) < max_batch:
             with subscription.handle:
                 taken = subscription.handle.take_message(msg_type, subscription.raw)
             if taken is None:
-                return
-            callback(taken[0])
+                break
+            batch.append(taken[0])
+        on_batch(batch)
 
     holder["subscription"] = node.create_subscription(msg_type, topic, on_message, qos,
                                                       callback_group=MutuallyExclusiveCallbackGroup())

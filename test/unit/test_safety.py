@@ -122,6 +122,25 @@ def test_a_stop_is_released_only_on_inputs_newer_than_the_go_command():
     assert feed(f, t + 0.14).state == "ok"
 
 
+@pytest.mark.parametrize("batch, stopped", [
+    (["go to the red ball", "stop", "qwerty"], True),
+    (["stop", "go to the red ball"], False),
+    (["stop", "go to the red ball", "halt"], True),
+    (["asdf"] * 50 + ["stop"] + ["zxcv"] * 50, True),
+])
+def test_commands_that_arrive_together_act_as_if_one_by_one(batch, stopped):
+    f = running_filter()
+    _, t = drive_to_speed(f)
+    effects = f.on_commands(batch, t)
+    assert len(effects) == len(batch)
+    one_by_one = running_filter()
+    drive_to_speed(one_by_one)
+    for text in batch:
+        one_by_one.on_command(text, t)
+    assert (feed(f, t + 0.02).state == "stop_command") == stopped
+    assert (feed(one_by_one, t + 0.02).state == "stop_command") == stopped
+
+
 def test_an_unsure_go_command_does_not_release_a_stop():
     f = running_filter(release_confidence=0.95)
     _, t = drive_to_speed(f)
