@@ -55,6 +55,9 @@ class SafetyNodeConfig:
     require_camera: bool = setting(True, "Zero velocity when camera/camera_info goes stale.", read_only=True)
     max_future: float = setting(0.1, "Heartbeats stamped further in the future are ignored (s).", low=0.0,
                                 high=5.0)
+    nice: int = setting(0, "Scheduling nice value of this node's process (-20 highest .. 19); below 0 a stop "
+                        "waits less behind other processes for a core. Needs CAP_SYS_NICE below 0; refused "
+                        "with a warning otherwise.", low=-20, high=19, read_only=True)
 
 
 @dataclass

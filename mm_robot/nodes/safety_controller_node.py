@@ -21,6 +21,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from ..core.counters import ErrorLog
+from ..core.priority import set_niceness
 from ..core.records import ZERO, Twist2D
 from ..core.safety import SafetyConfig, SafetyFilter, SafetyNodeConfig, SafetyOutput
 from ..core.validation import (InputError, InputLimits, StampPolicy, check_command, check_stamp,
@@ -38,6 +39,9 @@ class SafetyControllerNode(Node):
     def __init__(self) -> None:
         super().__init__("safety_controller_node")
         self.node_config: SafetyNodeConfig = declare_config(self, SafetyNodeConfig)
+        refused = set_niceness(self.node_config.nice) if self.node_config.nice else None
+        if refused:
+            self.get_logger().warning(f"running at normal priority: {refused}")
         required = ("camera", "fusion") if self.node_config.require_camera else ("fusion",)
         self.filter = SafetyFilter(declare_config(self, SafetyConfig), required)
         watch_config(self, SafetyConfig, lambda: self.filter.config, self.filter.configure)

@@ -4,6 +4,7 @@ context, so it can sit beside nodes started by :class:`~mm_robot.ros.supervisor.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -127,6 +128,15 @@ class Probe:
             if s.linear == 0 == s.angular:
                 return s.time - t
         return None
+
+    def settled_zero_after(self, t: float, until: float) -> Optional[float]:
+        """Seconds from ``t`` to the start of the zero run that lasts until ``until`` (waits for
+        it): the moment the robot stopped for good, not a passing zero. None if it still moved."""
+        self.wait_for(lambda: any(s.time >= until for s in self.cmd_vel), until - time.monotonic() + 2.0)
+        window = [s for s in self.samples_since(t) if s.time <= until]
+        last_moving = max((s.time for s in window if s.linear or s.angular), default=-math.inf)
+        zeros = [s.time for s in window if s.time > last_moving]
+        return zeros[0] - t if zeros else None
 
     def latest_diagnostic(self, node: str):
         with self.lock:
