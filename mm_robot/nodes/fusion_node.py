@@ -36,7 +36,7 @@ from ..ros.conversions import (
     parse_audio_info,
     twist_to_msg,
 )
-from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
+from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
 from ..ros.drain import create_draining_subscription
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
@@ -67,17 +67,17 @@ class FusionNode(Node):
         self.audio_rate: int | None = None
 
         inputs = ReentrantCallbackGroup()
-        if self.config.image_transport == "compressed":
-            self.create_subscription(CompressedImage, "camera/image_raw/compressed", self._on_compressed,
-                                     qos.SENSOR, callback_group=inputs)
-        else:
-            self.create_subscription(Image, "camera/image_raw", self._on_image, qos.SENSOR,
-                                     callback_group=inputs)
-        create_draining_subscription(self, String, "command", lambda batch: [self._on_command(m) for m in batch])
+        subscriptions = [(CompressedImage, "camera/image_raw/compressed", self._on_compressed, qos.SENSOR)
+                         if self.config.image_transport == "compressed"
+                         else (Image, "camera/image_raw", self._on_image, qos.SENSOR)]
         if self.config.use_audio:
-            self.create_subscription(Image, "audio/raw", self._on_audio, qos.SENSOR, callback_group=inputs)
-            self.create_subscription(String, "audio/info", self._on_audio_info, qos.LATCHED,
-                                     callback_group=inputs)
+            subscriptions += [(Image, "audio/raw", self._on_audio, qos.SENSOR),
+                              (String, "audio/info", self._on_audio_info, qos.LATCHED)]
+        for msg_type, topic, callback, profile in subscriptions:
+            self.create_subscription(msg_type, topic, callback, profile, callback_group=inputs,
+                                     event_callbacks=qos_events_for(self, self.errors, topic))
+        create_draining_subscription(self, String, "command", lambda batch: [self._on_command(m) for m in batch],
+                                     event_callbacks=qos_events_for(self, self.errors, "command"))
 
         self.grounding_pub = self.create_publisher(String, "perception/grounding", qos.RELIABLE)
         self.roi_pub = self.create_publisher(RegionOfInterest, "perception/target_roi", qos.RELIABLE)
@@ -224,6 +224,7 @@ class FusionNode(Node):
         })
         if runner.frames.age(now) > self.config.max_input_age:
             health.raise_to(ERROR, "camera stale or missing")
+        raise_for_qos(health, self.errors.counts)
         if self.tick_errors or runner.nonfinite_outputs:
             health.raise_to(ERROR, "policy errors or non-finite outputs")
         if self.errors.total:

@@ -29,7 +29,7 @@ from ..core.validation import (InputError, InputLimits, StampPolicy, check_comma
 from ..ros import qos
 from ..ros.conversions import twist_stamped_to_msg, twist_to_msg
 from ..ros.drain import create_draining_subscription
-from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
+from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds, to_seconds
@@ -57,14 +57,15 @@ class SafetyControllerNode(Node):
         else:
             self.cmd_pub = self.create_publisher(Twist, "cmd_vel", qos.COMMAND_VELOCITY)
         inputs = ReentrantCallbackGroup()
-        self.create_subscription(Twist, "cmd_vel_proposal", self._on_proposal, qos.COMMAND_VELOCITY,
-                                 callback_group=inputs)
-        self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR,
-                                 callback_group=inputs)
-        self.create_subscription(String, "decision", self._on_decision, qos.RELIABLE, callback_group=inputs)
-        create_draining_subscription(self, String, "command", self._on_commands)
-        self.create_subscription(Bool, "estop", self._on_estop, qos.LATCHED,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        for msg_type, topic, callback, profile, group in (
+                (Twist, "cmd_vel_proposal", self._on_proposal, qos.COMMAND_VELOCITY, inputs),
+                (CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR, inputs),
+                (String, "decision", self._on_decision, qos.RELIABLE, inputs),
+                (Bool, "estop", self._on_estop, qos.LATCHED, MutuallyExclusiveCallbackGroup())):
+            self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
+                                     event_callbacks=qos_events_for(self, self.errors, topic))
+        create_draining_subscription(self, String, "command", self._on_commands,
+                                     event_callbacks=qos_events_for(self, self.errors, "command"))
         self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
         self.create_timer(1.0 / self.node_config.rate_hz, self._tick,
                           callback_group=MutuallyExclusiveCallbackGroup())
@@ -166,6 +167,7 @@ class SafetyControllerNode(Node):
             health.raise_to(WARN, "e-stop latched")
         elif out.state == "stale":
             health.raise_to(ERROR, out.detail)
+        raise_for_qos(health, self.errors.counts)
         if self.filter.invalid_proposals:
             health.raise_to(ERROR, f"{self.filter.invalid_proposals} non-finite proposals rejected")
         return health

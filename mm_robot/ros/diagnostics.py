@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
 
 from .time import to_stamp
@@ -60,3 +61,28 @@ def start_diagnostics(node: Node, check: Callable[[], Health], period: float = 1
         publisher.publish(msg)
 
     node.create_timer(period, tick, callback_group=callback_group)
+
+
+def qos_events_for(node: Node, errors, topic: str) -> SubscriptionEventCallbacks:
+    """:func:`qos_events` reported to ``errors`` (an ``ErrorLog``) on the node's clock."""
+    return qos_events(lambda kind, message: errors.report(kind, message, node.get_clock().now().nanoseconds * 1e-9),
+                      topic)
+
+
+def qos_events(report: Callable[[str, str], None], topic: str) -> SubscriptionEventCallbacks:
+    """A subscription's middleware events as counted errors (R10): a publisher whose QoS cannot
+    match (its messages would silently never arrive) and messages the middleware lost.
+    ``report(kind, message)``; kinds ``<topic>.qos_incompatible`` and ``<topic>.lost``."""
+    return SubscriptionEventCallbacks(
+        incompatible_qos=lambda info: report(
+            f"{topic}.qos_incompatible",
+            f"a publisher on {topic} offers incompatible QoS (policy id {info.last_policy_kind}): "
+            "its messages never arrive"),
+        message_lost=lambda info: report(f"{topic}.lost", f"{info.total_count_change} message(s) lost on {topic}"))
+
+
+def raise_for_qos(health: Health, error_counts: dict[str, int]) -> None:
+    """ERROR while any subscription has met a publisher with incompatible QoS."""
+    bad = sorted(k.removeprefix("errors.").rsplit(".", 1)[0] for k in error_counts if k.endswith(".qos_incompatible"))
+    if bad:
+        health.raise_to(ERROR, f"incompatible QoS offered on {', '.join(bad)}")

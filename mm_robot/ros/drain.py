@@ -23,7 +23,8 @@ from . import qos as profiles
 
 
 def create_draining_subscription(node: Node, msg_type, topic: str, on_batch: Callable[[list], None],
-                                 qos: QoSProfile = profiles.COMMAND_IN, max_batch: int = 10000) -> Subscription:
+                                 qos: QoSProfile = profiles.COMMAND_IN, max_batch: int = 10000,
+                                 event_callbacks=None) -> Subscription:
     """Subscribe to ``topic`` so that no message waiting in the reader is skipped: ``on_batch``
     gets every message waiting at a wake-up, oldest first.
 
@@ -44,5 +45,6 @@ def create_draining_subscription(node: Node, msg_type, topic: str, on_batch: Cal
         on_batch(batch)
 
     holder["subscription"] = node.create_subscription(msg_type, topic, on_message, qos,
-                                                      callback_group=MutuallyExclusiveCallbackGroup())
+                                                      callback_group=MutuallyExclusiveCallbackGroup(),
+                                                      event_callbacks=event_callbacks)
     return holder["subscription"]

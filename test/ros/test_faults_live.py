@@ -169,6 +169,23 @@ def test_decisions_nested_a_thousand_deep_are_counted_not_raised(graph):
     assert_zero_within(probe, t_stop, "stop after nested JSON")
 
 
+def test_a_command_publisher_with_incompatible_qos_is_an_error_on_diagnostics(graph):
+    """A best-effort publisher cannot reach a reliable subscription: say so, do not fail silently (R10)."""
+    from rclpy.event_handler import PublisherEventCallbacks
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    _, probe = graph
+    publisher = probe.node.create_publisher(
+        String, "command", QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT),
+        event_callbacks=PublisherEventCallbacks(incompatible_qos=lambda info: None))  # the test knows
+    try:
+        for node in ("safety_controller_node", "fusion_node"):
+            assert probe.wait_for(lambda: (probe.latest_diagnostic(node) or (0, 0, "", {}))[3]
+                                  .get("errors.command.qos_incompatible") is not None
+                                  and probe.latest_diagnostic(node)[1] == 2, 10.0), probe.latest_diagnostic(node)
+    finally:
+        probe.node.destroy_publisher(publisher)
+
+
 def test_a_stalled_fusion_node_stops_the_robot_and_a_resumed_one_moves_it_again(graph):
     supervisor, probe = graph
     fusion = process(supervisor, "fusion_node")
