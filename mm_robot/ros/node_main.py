@@ -2,14 +2,17 @@
 
 rclpy's default signal handlers shut the context down before our code runs, so
 a node could not publish its last zero velocity. We take SIGINT/SIGTERM
-ourselves, leave the spin loop, call the node's ``shutdown_hook`` while the
-publishers still exist, then destroy the node and shut down.
+ourselves and leave the spin loop; then, in this order: shut the executor down
+(waiting for callbacks still running on its threads, which would otherwise
+touch a node being destroyed), call the node's ``shutdown_hook`` (its messages
+are the last: no callback can publish after them), destroy the node, shut down.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
 from typing import Callable, Optional, Sequence
 
 import rclpy
@@ -18,6 +21,10 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from ..core.config import ConfigError
+
+
+# How long shutdown waits for callbacks in flight; ros2 launch escalates to SIGTERM after 5 s.
+EXECUTOR_STOP_TIMEOUT = 3.0
 
 
 class _Stop(Exception):
@@ -38,6 +45,7 @@ def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, 
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     node = None
+    executor = None
     code = 0
     failures = 0
     try:
@@ -59,17 +67,39 @@ def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, 
     except (_Stop, KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        for s, handler in previous.items():
+        for s in previous:
             signal.signal(s, signal.SIG_IGN)
+        if executor is not None and not _stop_executor(executor, EXECUTOR_STOP_TIMEOUT):
+            print(f"a callback was still running {EXECUTOR_STOP_TIMEOUT:.0f} s after the stop request; "
+                  "destroying the node anyway", file=sys.stderr)
         if node is not None:
-            hook = getattr(node, "shutdown_hook", None)
-            if hook is not None and rclpy.ok():
-                try:
-                    hook()
-                except Exception as error:  # shutdown must finish
-                    print(f"shutdown hook failed: {error!r}", file=sys.stderr)
+            _run_shutdown_hook(node)
             node.destroy_node()
         rclpy.try_shutdown()
         for s, handler in previous.items():
             signal.signal(s, handler)
     return code
+
+
+def _stop_executor(executor: MultiThreadedExecutor, timeout: float) -> bool:
+    """Shut ``executor`` down and wait up to ``timeout`` s for the callbacks it is running.
+
+    Returns False when one is still running then (a hung callback must not keep the process alive).
+    """
+    finished = threading.Event()
+
+    def stop() -> None:
+        executor.shutdown()  # joins the worker threads: every callback in flight has returned
+        finished.set()
+
+    threading.Thread(target=stop, name="executor-shutdown", daemon=True).start()
+    return finished.wait(timeout)
+
+
+def _run_shutdown_hook(node: Node) -> None:
+    hook = getattr(node, "shutdown_hook", None)
+    if hook is not None and rclpy.ok():
+        try:
+            hook()
+        except Exception as error:  # shutdown must finish
+            print(f"shutdown hook failed: {error!r}", file=sys.stderr)
