@@ -30,9 +30,10 @@ from tqdm import tqdm  # noqa: E402
 from mm_robot.ros.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 
+# The baseline policy, as when the README's latencies were measured (the safety path, not the model).
 SPECS = [NodeSpec("safety_controller_node", "safety_controller_node"),
          NodeSpec("camera_node", "camera_node", {"synthetic_scene": "red ball 4 0.3", "rate_hz": 15.0}),
-         NodeSpec("fusion_node", "fusion_node", {"use_audio": False})]
+         NodeSpec("fusion_node", "fusion_node", {"use_audio": False, "policy": "baseline"})]
 
 
 def moving_since(probe: Probe, t: float, timeout: float = 15.0) -> bool:
