@@ -89,7 +89,8 @@ from mm_robot.ros.node_main import run_node
 
 def build():
     print("building", flush=True)
-    time.sleep(30)  # a model that takes long to load
+    for _ in range(3000):  # a model that takes 30 s to load, in Python steps (a signal that lands on
+        time.sleep(0.01)   # another thread is handled at the main thread's next step, not in a long sleep)
 
 
 sys.exit(run_node(build))
