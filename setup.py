@@ -7,7 +7,7 @@ pull rclpy and the message packages as wheels from the package index.
 
 from glob import glob
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 PACKAGE = "mm_robot"
 NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node"]
@@ -15,8 +15,11 @@ NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_nod
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=find_packages(include=[PACKAGE, PACKAGE + ".*"]),
-    package_data={PACKAGE: ["resources/**/*", "resources/*"]},
+    # Namespace discovery: the data-only directories under mm_robot/resources are importable
+    # packages to Python, and setuptools warns ("ambiguous overall configuration") unless they are
+    # listed as packages rather than smuggled in as data of mm_robot.
+    packages=find_namespace_packages(include=[PACKAGE, PACKAGE + ".*"], exclude=["*.__pycache__"]),
+    package_data={PACKAGE + ".resources": ["**/*"]},
     include_package_data=True,
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
@@ -53,7 +56,7 @@ setup(
             "ros-geometry-msgs", "ros-nav-msgs", "ros-visualization-msgs",
             "ros-diagnostic-msgs", "ros-rosgraph-msgs",
         ],
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "lxml>=4.9"],
     },
     zip_safe=True,
     maintainer="mm_robot developers",

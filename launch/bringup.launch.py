@@ -4,6 +4,8 @@ The nodes, their parameters and start order come from mm_robot.ros.graph, the
 same description ``mm-robot up`` runs on machines without ros2 launch.
 """
 
+from pathlib import Path
+
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
@@ -11,11 +13,13 @@ from launch_ros.actions import Node
 
 from mm_robot.ros.graph import PACKAGE, GraphOptions, bringup_graph, default_params_file
 
+DEFAULTS = GraphOptions()
 ARGUMENTS = {
     "namespace": ("", "Namespace for every node (one per robot)."),
     "use_sim_time": ("false", "Use /clock (simulation)."),
     "camera": ("synthetic", "'synthetic', a device index, a video file, a stream URL, or 'sim'."),
-    "policy": ("baseline", "'baseline' or 'fusion'."),
+    "policy": (DEFAULTS.policy, "'fusion' (the multimodal model; 'baseline' when torch is missing) "
+               "or 'baseline' (OpenCV colour+shape)."),
     "checkpoint": ("", "Fusion checkpoint directory; empty = the shipped default."),
     "microphone": ("false", "Start microphone_node."),
     "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
@@ -28,13 +32,17 @@ def _true(text: str) -> bool:
 
 def _nodes(context):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    params_file = value["params_file"] or default_params_file()
+    if params_file is not None and not Path(params_file).is_file():
+        raise FileNotFoundError(f"params_file:={params_file} is not a file")
     options = GraphOptions(namespace=value["namespace"], use_sim_time=_true(value["use_sim_time"]),
                            camera=value["camera"], policy=value["policy"], checkpoint=value["checkpoint"],
                            microphone=_true(value["microphone"]),
-                           params_file=value["params_file"] or str(default_params_file()))
+                           params_file=str(params_file) if params_file is not None else None)
+    files = [options.params_file] if options.params_file else []
     return [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=options.namespace,
-             parameters=[options.params_file, dict(spec.parameters, use_sim_time=options.use_sim_time)],
+             parameters=files + [dict(spec.parameters, use_sim_time=options.use_sim_time)],
              remappings=list(spec.remappings), output="screen", emulate_tty=True)
         for spec in bringup_graph(options)
     ]

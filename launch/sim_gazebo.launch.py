@@ -1,11 +1,12 @@
 """Gazebo Sim + ros_gz bridge + the mm_robot graph:
 ``ros2 launch mm_robot sim_gazebo.launch.py [world:=/path/to/world.sdf] [policy:=baseline] ...``
 
-Needs ROS 2 with ros_gz (ros_gz_sim, ros_gz_bridge) and Gazebo Sim (Harmonic or newer).
-The world (default: the package's gazebo/worlds/arena.sdf, written by mm_robot.sim.sdf from
-the same scene data as the MuJoCo simulator) provides the camera, odometry and a DiffDrive
-base; config/gz_bridge.yaml maps camera/image_raw, camera/camera_info, cmd_vel, odom and
-/clock; bringup.launch.py starts the graph with use_sim_time and camera:=sim.
+Needs ROS 2 with ros_gz (ros_gz_sim, ros_gz_bridge) and Gazebo Sim (Harmonic or newer); without
+them it stops at once with an error that says what to install. The world (default: the package's
+gazebo/worlds/arena.sdf, written by mm_robot.sim.sdf from the same scene data as the MuJoCo
+simulator) provides the camera, odometry and a DiffDrive base; config/gz_bridge.yaml maps
+camera/image_raw, camera/camera_info, cmd_vel, odom and /clock; bringup.launch.py starts the graph
+with use_sim_time and camera:=sim.
 """
 
 from pathlib import Path
@@ -14,6 +15,7 @@ from ament_index_python.packages import (
     PackageNotFoundError,
     get_package_share_directory,
 )
+from launch import LaunchDescription
 from launch.actions import (
     AppendEnvironmentVariable,
     DeclareLaunchArgument,
@@ -24,9 +26,9 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from launch import LaunchDescription
+from mm_robot.ros.graph import PACKAGE, GraphOptions
 
-PACKAGE = "mm_robot"
+GAZEBO_PACKAGES = ("ros_gz_sim", "ros_gz_bridge")
 
 
 def _share() -> Path:
@@ -37,14 +39,33 @@ def _share() -> Path:
         return Path(__file__).resolve().parents[1]
 
 
+def _require_gazebo() -> None:
+    """Fail before anything starts when the ROS 2 Gazebo packages are not installed."""
+    missing = []
+    for name in GAZEBO_PACKAGES:
+        try:
+            get_package_share_directory(name)
+        except PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise RuntimeError(
+            f"sim_gazebo.launch.py needs the ROS 2 Gazebo packages {' and '.join(missing)}, which are "
+            "not installed (not in AMENT_PREFIX_PATH). Install Gazebo Sim with ros_gz "
+            "(apt install ros-$ROS_DISTRO-ros-gz; docs/simulation.md), or run the MuJoCo simulator, "
+            "which needs no ROS packages: mm-robot sim --scenario scenarios/public/go_to_red_ball.yaml")
+
+
 def generate_launch_description() -> LaunchDescription:
+    _require_gazebo()
     share = _share()
     namespace = LaunchConfiguration("namespace")
     arguments = [
         DeclareLaunchArgument("world", default_value=str(share / "gazebo" / "worlds" / "arena.sdf"),
                               description="SDF world to load (python -m mm_robot.sim.sdf SCENARIO -o FILE)."),
         DeclareLaunchArgument("namespace", default_value="", description="Namespace for the bridge and nodes."),
-        DeclareLaunchArgument("policy", default_value="baseline", description="'baseline' or 'fusion'."),
+        DeclareLaunchArgument("policy", default_value=GraphOptions().policy,
+                              description="'fusion' (the multimodal model) or 'baseline' (OpenCV colour"
+                              "+shape)."),
         DeclareLaunchArgument("checkpoint", default_value="", description="Fusion checkpoint directory."),
         DeclareLaunchArgument("bridge_config", default_value=str(share / "config" / "gz_bridge.yaml"),
                               description="ros_gz_bridge YAML."),

@@ -12,6 +12,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .ros.graph import GraphOptions  # ROS-free data
+
+DEFAULT_POLICY = GraphOptions().policy
+
 
 def _localhost_only() -> None:
     """Demos and tools stay on this machine unless the user says otherwise (R21)."""
@@ -22,7 +26,7 @@ def _graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", default="", help="namespace for every node (one per robot)")
     parser.add_argument("--camera", default="synthetic",
                         help="'synthetic', a device index, a video file, a stream URL, or 'sim'")
-    parser.add_argument("--policy", default="baseline", choices=("baseline", "fusion"))
+    _policy_argument(parser)
     parser.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
     parser.add_argument("--microphone", action="store_true", help="start microphone_node (synthetic source "
                         "unless the params file says otherwise)")
@@ -31,8 +35,15 @@ def _graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
 
 
+def _policy_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", default=DEFAULT_POLICY, choices=("baseline", "fusion"),
+                        help="'fusion' (default: the multimodal model; the node falls back to 'baseline' "
+                        "when torch is missing) or 'baseline' (OpenCV colour+shape)")
+
+
 def _options(args):
-    from .ros.graph import GraphOptions
+    if args.params_file and not Path(args.params_file).is_file():
+        raise SystemExit(f"mm-robot: --params-file {args.params_file}: no such file")
     return GraphOptions(namespace=args.namespace, use_sim_time=args.use_sim_time, camera=args.camera,
                         policy=args.policy, checkpoint=args.checkpoint, microphone=args.microphone,
                         params_file=args.params_file)
@@ -174,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="run one scenario closed loop: MuJoCo sim_node + the graph, headless")
     sim.add_argument("--scenario", required=True, help="scenario YAML (docs/scenarios.md)")
-    sim.add_argument("--policy", default="baseline", choices=("baseline", "fusion"))
-    sim.add_argument("--checkpoint", default="")
+    _policy_argument(sim)
+    sim.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
     sim.add_argument("--out", default="runs/sim", help="output directory (a sub-directory per scenario)")
     sim.add_argument("--video", default="mp4", choices=("mp4", "gif", "none"))
     sim.add_argument("--mode", default="lockstep", choices=("lockstep", "realtime"))
@@ -185,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side")
     ev.add_argument("--suite", default="scenarios/public")
-    ev.add_argument("--policies", default="oracle,baseline", help="comma-separated: oracle, baseline, fusion")
+    ev.add_argument("--policies", default=f"oracle,{DEFAULT_POLICY}",
+                    help="comma-separated: oracle (ground-truth upper bound), baseline, fusion")
     ev.add_argument("--mode", default="graph", choices=("graph", "lockstep"),
                     help="graph: real nodes over DDS (one ROS domain per worker); lockstep: in-process")
     ev.add_argument("--workers", type=int, default=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,24 @@ def module_domain_id():
         os.environ.pop("ROS_DOMAIN_ID", None)
     else:
         os.environ["ROS_DOMAIN_ID"] = before
+
+
+# ../shared next to the checkout (CI has it): offline rosdep data, the ROS 2 launch wheels.
+SHARED = Path(os.environ.get("MM_ROBOT_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a prerequisite is missing on a developer machine; fail in CI (``.ci/run`` sets
+    CI=1), so that a broken setup can never pass there as a skipped test."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    require(SHARED.is_dir(), f"{SHARED} is missing (CI has ../shared next to the checkout; "
+            "MM_ROBOT_SHARED points elsewhere)")
+    return SHARED

@@ -35,6 +35,7 @@ class CameraNode(Node):
         self.jpeg_pub = (self.create_publisher(CompressedImage, "camera/image_raw/compressed", qos.SENSOR_PUB)
                          if self.config.publish_compressed else None)
         self.published = 0
+        self._failures_reported = 0
         self._last_drive = None
         if isinstance(self.source, SyntheticSource) and self.config.synthetic_drive:
             self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
@@ -56,7 +57,10 @@ class CameraNode(Node):
         now = now_seconds(self)
         image = self.source.read(time.monotonic())
         if image is None:
-            self.errors.report("capture", self.source.last_error or "no frame", now)
+            # Count open attempts, not ticks: while the source backs off, reads make no attempt.
+            while self._failures_reported < self.source.failed_attempts:
+                self._failures_reported += 1
+                self.errors.report("capture", self.source.last_error or "no frame", now)
             return
         frame = Frame(image, now, self.config.frame_id)
         self.image_pub.publish(frame_to_image(frame))

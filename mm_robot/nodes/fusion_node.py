@@ -23,7 +23,7 @@ from ..core.config import ConfigError
 from ..core.counters import ErrorLog
 from ..core.records import Frame
 from ..core.validation import InputError, InputLimits
-from ..policies import make_policy
+from ..policies import load_policy
 from ..policies.overlay import draw_overlay
 from ..policies.runner import FusionConfig, PolicyRunner, TickResult
 from ..ros import qos
@@ -58,7 +58,7 @@ class FusionNode(Node):
                     "allow_download": self.config.allow_model_download}
                    if self.config.policy == "fusion" else {})
         try:
-            policy = make_policy(self.config.policy, **options)
+            policy = load_policy(self.config.policy, self.get_logger().warning, **options)
         except (OSError, ValueError) as error:
             raise ConfigError(f"fusion_node: cannot load policy {self.config.policy!r}: {error}") from None
         self.runner = PolicyRunner(self.config, policy, self.limits)

@@ -27,8 +27,9 @@ from .base import Policy
 
 @dataclass(frozen=True)
 class FusionConfig:
-    policy: str = setting("baseline", "Policy name: 'baseline' (OpenCV colour+shape) or 'fusion' "
-                          "(the trained multimodal model).", choices=("baseline", "fusion"), read_only=True)
+    policy: str = setting("fusion", "Policy name: 'fusion' (the trained multimodal model; 'baseline' when "
+                          "torch is missing) or 'baseline' (OpenCV colour+shape).",
+                          choices=("baseline", "fusion"), read_only=True)
     checkpoint: str = setting("", "Checkpoint directory for the fusion policy; empty = the shipped "
                               "default.", read_only=True)
     policy_threads: int = setting(1, "Torch intra-op threads of the fusion policy (1 keeps the other "

@@ -7,6 +7,7 @@ console scripts and config/mm_robot.yaml agree.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -58,7 +59,7 @@ class GraphOptions:
     namespace: str = ""
     use_sim_time: bool = False
     camera: str = "synthetic"  # 'synthetic', 'sim' (simulator provides the camera), device, file, URL
-    policy: str = "baseline"
+    policy: str = "fusion"  # the multimodal model; "baseline" is the OpenCV colour+shape policy
     checkpoint: str = ""
     microphone: bool = False
     params_file: Optional[str] = None
@@ -67,13 +68,39 @@ class GraphOptions:
 NODE_EXECUTABLES = ("camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node")
 
 
-def default_params_file() -> Path:
-    """config/mm_robot.yaml from a source checkout, or its installed copy in share/."""
-    here = Path(__file__).resolve().parents[2] / "config" / "mm_robot.yaml"
-    if here.exists():
-        return here
-    import sys
-    return Path(sys.prefix) / "share" / PACKAGE / "config" / "mm_robot.yaml"
+def default_params_file() -> Optional[Path]:
+    """The package's config/mm_robot.yaml, or None when no copy is found.
+
+    A source checkout (pip's editable install) uses its own copy; an installed package (colcon,
+    a ROS install) the copy in its share directory, found through the ament index; a plain pip
+    install the copy its data_files put under the interpreter's prefix.
+    """
+    return find_params_file(Path(__file__).resolve())
+
+
+def find_params_file(module_file: Path) -> Optional[Path]:
+    """:func:`default_params_file` for this module at ``module_file`` (a parameter for tests)."""
+    checkout = module_file.parents[2]
+    candidates = []
+    if (checkout / "package.xml").is_file():
+        candidates.append(checkout / "config" / "mm_robot.yaml")
+    share = _ament_share_directory()
+    if share is not None:
+        candidates.append(share / "config" / "mm_robot.yaml")
+    candidates.append(Path(sys.prefix) / "share" / PACKAGE / "config" / "mm_robot.yaml")
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _ament_share_directory() -> Optional[Path]:
+    """share/mm_robot of the package in the ament index (AMENT_PREFIX_PATH), if it is there."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:  # no ament_index_python: not a ROS environment
+        return None
+    try:
+        return Path(get_package_share_directory(PACKAGE))
+    except (PackageNotFoundError, OSError):  # not indexed, or no AMENT_PREFIX_PATH at all
+        return None
 
 
 def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
@@ -114,9 +141,9 @@ def ros_arguments(spec: NodeSpec, options: GraphOptions) -> list[str]:
     args = ["--ros-args", "-r", f"__node:={spec.name}", "--enclave", f"/{PACKAGE}/{spec.executable}"]
     if options.namespace:
         args += ["-r", f"__ns:=/{options.namespace.strip('/')}"]
-    params_file = options.params_file or str(default_params_file())
-    if Path(params_file).exists():
-        args += ["--params-file", params_file]
+    params_file = options.params_file or default_params_file()
+    if params_file is not None and Path(params_file).exists():
+        args += ["--params-file", str(params_file)]
     values = dict(spec.parameters, use_sim_time=options.use_sim_time)
     for key, value in values.items():
         args += ["-p", f"{key}:={_yaml_value(value)}"]

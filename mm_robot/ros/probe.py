@@ -28,10 +28,10 @@ class BackgroundNode:
     :meth:`start` is called; :meth:`close` tears it down. Lets a test or a benchmark sit beside
     nodes running in other processes."""
 
-    def __init__(self, name: str, domain_id: int) -> None:
+    def __init__(self, name: str, domain_id: int, namespace: str = "") -> None:
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node(name, context=self.context)
+        self.node = rclpy.create_node(name, namespace=namespace, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -63,15 +63,16 @@ class Sample:
 
 @dataclass
 class Probe:
-    """Call :meth:`close` when done."""
+    """Call :meth:`close` when done. Relative topics resolve in ``namespace`` (a robot's graph)."""
 
     domain_id: int
+    namespace: str = ""
     cmd_vel: list[Sample] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
     diagnostics: dict[str, list] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._background = BackgroundNode("test_probe", self.domain_id)
+        self._background = BackgroundNode("test_probe", self.domain_id, self.namespace)
         self.node = self._background.node
         self.lock = threading.RLock()
         self.node.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)

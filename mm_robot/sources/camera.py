@@ -33,6 +33,9 @@ class CameraConfig:
 
 
 class FrameSource(Protocol):
+    last_error: str
+    failed_attempts: int  # failed open attempts (and lost streams), not reads without a frame
+
     def read(self, now: float) -> Optional[np.ndarray]: ...
 
     def close(self) -> None: ...
@@ -45,6 +48,7 @@ class SyntheticSource:
         self.scene = SyntheticScene(parse_scene(config.synthetic_scene), width=config.width,
                                     height=config.height, hfov=math.radians(config.hfov_deg))
         self.last_error = ""
+        self.failed_attempts = 0
 
     def read(self, now: float) -> Optional[np.ndarray]:
         return self.scene.render()

@@ -58,6 +58,9 @@ class VideoSource:
         self.backoff = Backoff()
         self.capture: Optional[cv2.VideoCapture] = None
         self.last_error = ""
+        # Open attempts that failed plus streams that stopped: one per real attempt, never one per
+        # read made while backing off.
+        self.failed_attempts = 0
 
     def read(self, now: Optional[float] = None) -> Optional[np.ndarray]:
         """Next (H, W, 3) RGB frame, or None while the source is unavailable."""
@@ -69,6 +72,7 @@ class VideoSource:
                 self.capture = open_capture(self.source, *self.size)
                 self.backoff.succeeded()
             except CaptureError as error:
+                self.failed_attempts += 1
                 delay = self.backoff.failed(now)
                 self.last_error = f"{error}; retrying in {delay:.1f} s"
                 return None
@@ -79,6 +83,7 @@ class VideoSource:
         if not ok or bgr is None:
             self.capture.release()
             self.capture = None
+            self.failed_attempts += 1
             delay = self.backoff.failed(now)
             self.last_error = f"camera source {self.source!r} stopped delivering frames; retrying in {delay:.1f} s"
             return None

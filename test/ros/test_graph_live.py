@@ -21,9 +21,10 @@ SCENE = "red ball 2.5 1.0; blue box 3.0 -1.0"
 
 @pytest.fixture
 def graph(domain_id):
+    # The baseline policy: this is about the safety path, not the model (fast to start, too).
     specs = [NodeSpec("safety_controller_node", "safety_controller_node"),
              NodeSpec("camera_node", "camera_node", {"synthetic_scene": SCENE, "rate_hz": 15.0}),
-             NodeSpec("fusion_node", "fusion_node", {"use_audio": False})]
+             NodeSpec("fusion_node", "fusion_node", {"use_audio": False, "policy": "baseline"})]
     supervisor = start_graph(specs)
     probe = Probe(domain_id)
     yield supervisor, probe

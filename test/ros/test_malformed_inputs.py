@@ -36,8 +36,9 @@ def image(probe, **fields) -> Image:
 def test_malformed_messages_on_every_input(domain_id, tmp_path):
     log_path = tmp_path / "nodes.log"
     with open(log_path, "w") as log:
-        supervisor = start_graph([NodeSpec("safety_controller_node", "safety_controller_node"),
-                                  NodeSpec("fusion_node", "fusion_node", {"use_audio": True})], output=log)
+        specs = [NodeSpec("safety_controller_node", "safety_controller_node"),
+                 NodeSpec("fusion_node", "fusion_node", {"use_audio": True, "policy": "baseline"})]
+        supervisor = start_graph(specs, output=log)
         probe = Probe(domain_id)
         try:
             run_fuzz(probe, supervisor, log_path)

@@ -58,3 +58,26 @@ def test_fusion_grounds_from_compressed_images(domain_id):
     finally:
         probe.close()
         supervisor.stop()
+
+
+def test_unavailable_camera_counts_open_attempts_not_ticks(domain_id, tmp_path):
+    """15 Hz ticks, but opens are retried after 0.5, 1, 2, 4 s: ~4 attempts in 4 s, not ~60 errors."""
+    supervisor = start_graph([NodeSpec("camera_node", "camera_node",
+                                       {"source": str(tmp_path / "no_such_camera.avi"), "rate_hz": 15.0})])
+    probe = Probe(domain_id)
+    try:
+        def capture_errors() -> int:
+            entry = probe.latest_diagnostic("camera_node")
+            return int(entry[3]["capture_errors"]) if entry else 0
+
+        assert probe.wait_for(lambda: capture_errors() >= 2, 20.0), "no failed open attempts reported"
+        first_seen = time.monotonic()
+        time.sleep(2.5)
+        errors = capture_errors()
+        entry = probe.latest_diagnostic("camera_node")
+        assert entry[1] == 2 and "cannot open" in entry[2]  # ERROR: no frames at all
+        # By now the node has ticked ~60 times; with 0.5/1/2/4 s backoff it made at most 5 attempts.
+        assert 3 <= errors <= 5, f"{errors} capture errors {time.monotonic() - first_seen:.1f} s later"
+    finally:
+        probe.close()
+        supervisor.stop()

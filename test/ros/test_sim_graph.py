@@ -29,7 +29,7 @@ def test_baseline_graph_reaches_the_ball_in_lockstep(domain_id, tmp_path):
     scenario.write_text(yaml.safe_dump(SCENARIO))
     out = tmp_path / "out"
     specs = [NodeSpec("safety_controller_node", "safety_controller_node"),
-             NodeSpec("fusion_node", "fusion_node", {"use_audio": False}),
+             NodeSpec("fusion_node", "fusion_node", {"use_audio": False, "policy": "baseline"}),
              NodeSpec("sim_node", "sim_node", {"scenario": str(scenario), "mode": "lockstep",
                                                "output_dir": str(out), "video": "none"})]
     supervisor = start_graph(specs, GraphOptions(use_sim_time=True, camera="sim"))

@@ -96,3 +96,19 @@ def test_simulation_runs_on_sim_time_with_sim_node_as_the_camera():
     fusion = next(s for s in specs if s.executable == "fusion_node")
     assert fusion.parameters["rate_hz"] == 20.0
     assert "use_sim_time:=true" in ros_arguments(fusion, options)
+
+
+def test_default_params_file_is_the_checkouts_or_the_installed_share_copy(tmp_path, monkeypatch):
+    from mm_robot.ros.graph import default_params_file, find_params_file
+    assert default_params_file() == ROOT / "config" / "mm_robot.yaml"  # this checkout
+    monkeypatch.setattr("sys.prefix", str(tmp_path / "no_prefix"))
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    installed = tmp_path / "install" / "lib" / "python3" / "site-packages" / "mm_robot" / "ros" / "graph.py"
+    assert find_params_file(installed) is None  # not indexed, no prefix copy: nodes use their defaults
+    prefix = tmp_path / "install"
+    (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages" / "mm_robot").write_text("")
+    (prefix / "share" / "mm_robot" / "config").mkdir(parents=True)
+    (prefix / "share" / "mm_robot" / "config" / "mm_robot.yaml").write_text("{}\n")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
+    assert find_params_file(installed) == prefix / "share" / "mm_robot" / "config" / "mm_robot.yaml"

@@ -25,8 +25,11 @@ def test_missing_camera_is_an_error_message_and_a_retry_not_a_crash(tmp_path):
     source = VideoSource(str(tmp_path / "no_such_video.avi"))
     assert source.read(now=0.0) is None
     assert "cannot open" in source.last_error and "retrying in 0.5 s" in source.last_error
-    assert source.read(now=0.1) is None  # still backing off: no new attempt
+    assert source.failed_attempts == 1
+    assert source.read(now=0.1) is None and source.read(now=0.2) is None  # backing off: no new attempt
+    assert source.failed_attempts == 1
     assert source.read(now=0.6) is None and "retrying in 1.0 s" in source.last_error
+    assert source.failed_attempts == 2
 
 
 def test_video_file_frames_are_read_resized_and_looped(tmp_path):
