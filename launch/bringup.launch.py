@@ -43,7 +43,8 @@ def _nodes(context):
     return [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=options.namespace,
              parameters=files + [dict(spec.parameters, use_sim_time=options.use_sim_time)],
-             remappings=list(spec.remappings), output="screen", emulate_tty=True)
+             remappings=list(spec.remappings), ros_arguments=["--enclave", spec.enclave],
+             output="screen", emulate_tty=True)
         for spec in bringup_graph(options)
     ]
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 PACKAGE = "mm_robot"
 
-# The topic table (DESIGN §4): relative name -> (type, QoS profile name in mm_robot.ros.qos).
+# The topic table (README, Topics): relative name -> (type, QoS profile name in mm_robot.ros.qos).
 TOPICS: dict[str, tuple[str, str]] = {
     "camera/image_raw": ("sensor_msgs/msg/Image", "sensor"),
     "camera/image_raw/compressed": ("sensor_msgs/msg/CompressedImage", "sensor"),
@@ -50,6 +50,11 @@ class NodeSpec:
     @property
     def module(self) -> str:
         return f"{PACKAGE}.nodes.{self.executable}"
+
+    @property
+    def enclave(self) -> str:
+        """Its SROS2 enclave (mm_robot.ros.security), used only when security is enabled."""
+        return f"/{PACKAGE}/{self.executable}"
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def simulation_graph(options: GraphOptions, sim_parameters: dict) -> list[NodeSp
 def ros_arguments(spec: NodeSpec, options: GraphOptions) -> list[str]:
     """``--ros-args`` for running ``spec`` as a plain process (what ros2 launch would pass). Each
     node runs in its own SROS2 enclave, ``/mm_robot/<executable>`` (used only when security is on)."""
-    args = ["--ros-args", "-r", f"__node:={spec.name}", "--enclave", f"/{PACKAGE}/{spec.executable}"]
+    args = ["--ros-args", "-r", f"__node:={spec.name}", "--enclave", spec.enclave]
     if options.namespace:
         args += ["-r", f"__ns:=/{options.namespace.strip('/')}"]
     params_file = options.params_file or default_params_file()

@@ -1,4 +1,4 @@
-"""QoS profiles from the topic table (DESIGN §4)."""
+"""QoS profiles of the topic table (README, Topics; ``mm_robot.ros.graph.TOPICS``)."""
 
 from __future__ import annotations
 

@@ -58,6 +58,7 @@ VERBS = ("publish", "subscribe", "reply", "request")
 
 
 def enclave_path(name: str) -> str:
+    """The enclave of a node (``NodeSpec.enclave``) or of ``operator``."""
     return f"/mm_robot/{name}"
 
 

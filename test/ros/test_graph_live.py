@@ -1,5 +1,5 @@
 """The whole graph with real nodes and real DDS: turn toward the ball, drive, stop, e-stop,
-camera loss and SIGTERM (Done-when of the foundation issue; R1, R3, R12, R13).
+camera loss and SIGTERM (R1, R3, R12, R13).
 
 Latency bounds here are loose so that a loaded CI machine does not flake; the
 measured numbers come from scripts/bench_safety.py and are in the README.

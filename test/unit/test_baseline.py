@@ -74,7 +74,7 @@ def test_decision_carries_the_frame_stamp_and_latency():
 
 
 def test_closed_loop_turns_toward_the_ball_then_drives_and_arrives():
-    """The Done-when scenario without ROS: ball off to the left, robot turns, then drives, then stops."""
+    """The red-ball scenario without ROS: ball off to the left, robot turns, then drives, then stops."""
     scene = SyntheticScene(parse_scene("red ball 2.0 0.8; blue box 3 -1"))
     policy = make_policy("baseline")
     safety = SafetyFilter(SafetyConfig())

@@ -1,4 +1,4 @@
-"""Import direction (DESIGN §3): the ROS-free layers never import rclpy."""
+"""Import direction (README, Layout): the ROS-free layers never import rclpy."""
 
 import subprocess
 import sys
