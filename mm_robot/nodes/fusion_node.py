@@ -89,9 +89,11 @@ class FusionNode(Node):
                                if Detection2DArray is not None else None)
         self.ticks = 0
         self.tick_errors = 0
-        self.create_timer(1.0 / self.config.rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
+        policy_group = MutuallyExclusiveCallbackGroup()  # one inference at a time, apart from the inputs
+        self._wake = self.create_guard_condition(lambda: self._tick(fresh_only=True), callback_group=policy_group)
+        self.create_timer(1.0 / self.config.rate_hz, self._tick, callback_group=policy_group)
         start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f"policy {policy.name!r} at {self.config.rate_hz} Hz")
+        self.get_logger().info(f"policy {policy.name!r} on each new frame; watchdog at {self.config.rate_hz} Hz")
 
     def _apply(self, config: FusionConfig) -> None:
         self.config = config
@@ -109,10 +111,12 @@ class FusionNode(Node):
 
     def _on_image(self, msg: Image) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(image_to_frame(m, self.limits), now), msg)
+        self._wake.trigger()
 
     def _on_compressed(self, msg: CompressedImage) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(compressed_to_frame(m, self.limits), now),
                     msg)
+        self._wake.trigger()
 
     def _on_command(self, msg: String) -> None:
         def handle(m, now):
@@ -123,6 +127,7 @@ class FusionNode(Node):
             else:
                 self.get_logger().info(f"command: {command.text!r}")
         self._guard("command", handle, msg)
+        self._wake.trigger()  # decide on the held frame now, not at the next one
 
     def _on_audio_info(self, msg: String) -> None:
         self._guard("audio_info", lambda m, now: setattr(self, "audio_rate", parse_audio_info(m.data)["rate"]),
@@ -135,8 +140,11 @@ class FusionNode(Node):
             self.runner.on_audio(audio_to_chunk(m, self.audio_rate, self.limits), now)
         self._guard("audio", handle, msg)
 
-    # -- the tick ----------------------------------------------------------------------------
-    def _tick(self) -> None:
+    # -- the policy: on each new frame or command (event), and as a watchdog (timer) -----------
+    def _tick(self, fresh_only: bool = False) -> None:
+        """Run the policy when there is something new; the timer's call (``fresh_only`` False)
+        also publishes the held decision, so a silent camera turns into STOP decisions and zero
+        proposals at the watchdog's rate (R1)."""
         now = now_seconds(self)
         try:
             result = self.runner.tick(now)
@@ -144,6 +152,8 @@ class FusionNode(Node):
             self.tick_errors += 1
             self.errors.report("policy", f"policy failed: {error!r}", now)
             self.proposal_pub.publish(Twist())
+            return
+        if fresh_only and not result.fresh:
             return
         self.ticks += 1
         self.proposal_pub.publish(twist_to_msg(result.proposal))

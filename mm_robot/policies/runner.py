@@ -1,6 +1,7 @@
 """The fusion node's logic without ROS: latest inputs in, gated decisions out.
 
-Subscriptions call ``on_*`` (validate, store, return fast); the node calls ``tick``.
+Subscriptions call ``on_*`` (validate, store, return fast); the node calls ``tick`` when a frame
+or a command arrives and from its watchdog timer; the policy runs only on inputs it has not seen.
 Whatever the policy says, the runner guarantees: stale or missing camera -> stop; a
 command the command language does not understand -> ``not_understood`` and no motion,
 without the policy ever seeing it (so no model guesses a target from noise); a stop
@@ -39,7 +40,9 @@ class FusionConfig:
                                       low=1, high=100000, read_only=True)
     allow_model_download: bool = setting(False, "Let a checkpoint that names a model-hub id download it; "
                                          "off: local files only.", read_only=True)
-    rate_hz: float = setting(15.0, "Policy ticks per second.", low=0.5, high=100.0)
+    rate_hz: float = setting(15.0, "Watchdog checks per second (the policy itself runs on each new frame or "
+                             "command): with no fresh frame, STOP decisions and zero proposals at this rate.",
+                             low=0.5, high=100.0)
     max_input_age: float = setting(0.5, "Camera frames older than this stop the robot (s).", low=0.01,
                                    high=10.0)
     max_future: float = setting(0.1, "Frames stamped further in the future are rejected (s).", low=0.0,
@@ -73,7 +76,7 @@ class PolicyRunner:
         self.last_not_understood = ""
         self.audio: LatestSlot[AudioChunk] = LatestSlot()
         self._command_gate = RateGate(limits.max_commands_per_second)
-        self._last_frame_stamp: Optional[float] = None
+        self._last_inputs: tuple = ()  # (frame stamp, held command) of the last result
         self._last: Optional[TickResult] = None
         self.nonfinite_outputs = 0
         self.inference_ms: list[float] = []
@@ -112,11 +115,11 @@ class PolicyRunner:
             decision = Decision(Action.STOP, 1.0, reason, stamp=held.stamp if held else now,
                                 policy=self.policy.name)
             return self._remember(TickResult(None, decision, ZERO, False))
-        if self._last is not None and held.stamp == self._last_frame_stamp:
+        held_command = self.commands.get()
+        if self._last is not None and (held.stamp, held_command) == self._last_inputs:
             return TickResult(self._last.grounding, self._last.decision, self._last.proposal, False,
                               held.value)
-        self._last_frame_stamp = held.stamp
-        held_command = self.commands.get()
+        self._last_inputs = (held.stamp, held_command)
         command, reading = held_command.value if held_command else (None, None)
         if reading is not None and reading.kind != "goto":
             action = Action.STOP if reading.kind == "stop" else Action.NOT_UNDERSTOOD

@@ -87,6 +87,18 @@ def test_policy_runs_once_per_new_frame():
     assert runner.policy.calls == 2
 
 
+def test_a_new_command_is_decided_on_the_held_frame_at_once():
+    runner = runner_with(FORWARD)
+    runner.on_frame(frame(10.0), 10.0)
+    assert runner.tick(10.0).fresh and not runner.tick(10.01).fresh
+    runner.on_command("go to the blue box", 10.02)
+    assert runner.tick(10.02).fresh and runner.policy.calls == 2
+    runner.on_command("qwerty uiop", 10.03)
+    result = runner.tick(10.03)
+    assert result.fresh and result.decision.action == Action.NOT_UNDERSTOOD and result.proposal == ZERO
+    assert runner.policy.calls == 2  # nonsense never reaches the policy
+
+
 def test_commands_are_rate_limited_but_stop_always_passes():
     runner = PolicyRunner(FusionConfig(), make_policy("baseline"), InputLimits(max_commands_per_second=2.0))
     runner.on_command("go to the red ball", 1.0)
