@@ -59,7 +59,7 @@ def test_a_second_fuzz_round_does_not_grow_memory(domain_id):
         assert all(r.process.poll() is None for r in supervisor.running)
         with probe.lock:
             encoded = sum(1 for d in probe.decisions if d["action"] not in ("idle", "stop", "not_understood"))
-        assert encoded > 500, "the fusion policy hardly ran: the round did not exercise its caches"
+        assert encoded > 300, "the fusion policy hardly ran: the round did not exercise its caches"
     finally:
         probe.close()
         supervisor.stop()
