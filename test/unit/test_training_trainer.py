@@ -18,7 +18,7 @@ from mm_robot.model import FusionModel
 from mm_robot.training.datagen import generate
 from mm_robot.training.evaluate import evaluate_main
 from mm_robot.training.gallery import CAPTION_HEIGHT
-from mm_robot.training.trainer import build_parser, load_optimizer, save_optimizer, train, train_main
+from mm_robot.training.trainer import load_optimizer, parse_train_args, save_optimizer, train, train_main
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--preset", "tiny", "--batch-size", "8", "--log-every", "2", "--eval-every", "4", "--ckpt-every", "3",
@@ -53,13 +53,13 @@ def test_two_stage_run_writes_metrics_plot_checkpoint_and_model(data, tmp_path):
 
 def test_resumed_run_matches_an_uninterrupted_one(data, tmp_path):
     common = ["--data", str(data), "--stage1-steps", "1", "--stage2-steps", "5", "--eval-splits", "", *TINY]
-    train(build_parser().parse_args([*common, "--out", str(tmp_path / "full")]))
+    train(*parse_train_args([*common, "--out", str(tmp_path / "full")]))
     # Interrupted after 3 steps (the checkpoint interval), then resumed.
-    train(build_parser().parse_args([*common, "--out", str(tmp_path / "part"), "--stage2-steps", "5",
+    train(*parse_train_args([*common, "--out", str(tmp_path / "part"), "--stage2-steps", "5",
                                      "--max-minutes", "0.0000001"]))
     state = json.loads((tmp_path / "part" / "checkpoint" / "trainer_state.json").read_text())
     assert state["step"] == 1
-    train(build_parser().parse_args([*common, "--out", str(tmp_path / "part"), "--resume"]))
+    train(*parse_train_args([*common, "--out", str(tmp_path / "part"), "--resume"]))
     a = FusionModel.from_pretrained(tmp_path / "full" / "model").state_dict()
     b = FusionModel.from_pretrained(tmp_path / "part" / "model").state_dict()
     for key in a:
@@ -71,13 +71,13 @@ def test_resumed_run_matches_an_uninterrupted_one(data, tmp_path):
 def test_init_from_fine_tunes_a_saved_model_with_a_new_shape_token(data, tmp_path):
     common = ["--data", str(data), "--stage1-steps", "0", "--eval-splits", "", *TINY]
     # The base run sees only part of the data, as scripts/train_default.sh's does, and its card says so.
-    train(build_parser().parse_args([*common, "--stage2-steps", "2", "--train-limit", "20",
+    train(*parse_train_args([*common, "--stage2-steps", "2", "--train-limit", "20",
                                      "--out", str(tmp_path / "base")]))
     assert "trained on the first 20 samples of `train`" in (tmp_path / "base" / "model" / "README.md").read_text()
     base = FusionModel.from_pretrained(tmp_path / "base" / "model")
-    args = build_parser().parse_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "tuned"), "--lr", "0",
+    args = parse_train_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "tuned"), "--lr", "0",
                                       "--init-from", str(tmp_path / "base" / "model"), "--set", "shape_lexicon=true"])
-    train(args)
+    train(*args)
     tuned = FusionModel.from_pretrained(tmp_path / "tuned" / "model")
     assert tuned.config.shape_lexicon and tuned.config.image_height == base.config.image_height
     tuned_params = dict(tuned.named_parameters())
@@ -87,10 +87,10 @@ def test_init_from_fine_tunes_a_saved_model_with_a_new_shape_token(data, tmp_pat
     assert "initialised from" in card and "## The model this one was fine-tuned from" in card
     assert "### Training" in card  # the base model's card, one heading level down
     # A saved model whose tensors do not fit is refused, not half-loaded.
-    bad = build_parser().parse_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "bad"),
+    bad = parse_train_args([*common, "--stage2-steps", "1", "--out", str(tmp_path / "bad"),
                                      "--init-from", str(tmp_path / "base" / "model"), "--set", "d_model=48"])
     with pytest.raises(RuntimeError, match="do not fit"):
-        train(bad)
+        train(*bad)
 
 
 def test_optimizer_state_round_trips_without_pickle(tmp_path):
@@ -140,3 +140,19 @@ def test_ddp_two_processes_train_the_same_model(data, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] == 3
     FusionModel.from_pretrained(out / "model")
+
+
+def test_train_config_is_typed_saved_and_refuses_unknown_keys(data, tmp_path):
+    from mm_robot.core.config import ConfigError
+    from mm_robot.training.config import TrainConfig
+    out = tmp_path / "run"
+    assert train_main(["--data", str(data), "--out", str(out), "--stage1-steps", "0", "--stage2-steps", "1",
+                       "--eval-splits", "", *TINY]) == 0
+    saved = TrainConfig.load(out / "model" / "train_config.json")
+    assert saved.stage2_steps == 1 and saved.preset == "tiny" and saved == TrainConfig.load(out / "train_config.json")
+    with pytest.raises(ConfigError, match="unknown"):
+        TrainConfig.from_dict({**saved.to_dict(), "learning_rate": 0.1})
+    with pytest.raises(ConfigError, match="below the minimum"):
+        TrainConfig.from_dict({"batch_size": 0})
+    with pytest.raises(SystemExit):  # the command line refuses bad values with a usage message
+        parse_train_args(["--data", "d", "--out", "o", "--rephrase", "2"])
