@@ -14,6 +14,7 @@ import math
 
 from geometry_msgs.msg import Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import String
@@ -242,7 +243,9 @@ class FusionNode(Node):
         return health
 
     def shutdown_hook(self) -> None:
+        """A last zero proposal, delivered before the process ends."""
         self.proposal_pub.publish(Twist())
+        self.proposal_pub.wait_for_all_acked(Duration(seconds=1.0))
 
 
 def main(args=None) -> int:

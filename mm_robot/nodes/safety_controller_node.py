@@ -15,6 +15,7 @@ import threading
 
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Bool, String
@@ -173,9 +174,10 @@ class SafetyControllerNode(Node):
         return health
 
     def shutdown_hook(self) -> None:
-        """R13: the last thing this node says is zero."""
+        """R13: the last thing this node says is zero, and it is delivered before the process ends."""
         with self._lock:
             self._publish(ZERO, now_seconds(self))
+        self.cmd_pub.wait_for_all_acked(Duration(seconds=1.0))
 
 
 def main(args=None) -> int:

@@ -98,7 +98,8 @@ sys.exit(run_node(build))
 
 
 def interrupt(source: str, tmp_path: Path, domain_id: int, first_line: str) -> tuple[str, str, float]:
-    """Run ``source``, SIGINT it once it prints ``first_line``; its output and exit time (s)."""
+    """Run ``source``, SIGINT it once it prints a line starting with ``first_line``; its output and
+    exit time (s)."""
     script = tmp_path / "node.py"
     script.write_text(source)
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id),
@@ -106,7 +107,7 @@ def interrupt(source: str, tmp_path: Path, domain_id: int, first_line: str) -> t
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env, start_new_session=True)
     try:
-        assert process.stdout.readline().strip() == first_line
+        assert process.stdout.readline().strip().startswith(first_line)
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
@@ -126,7 +127,7 @@ def test_sigint_during_a_callback_lets_it_finish_before_the_hook_and_the_node_go
 
 def test_sigint_with_callbacks_queued_behind_busy_worker_threads(domain_id, tmp_path):
     for _ in range(3):
-        interrupt(BUSY_NODE, tmp_path, domain_id, "started 0")
+        interrupt(BUSY_NODE, tmp_path, domain_id, "started ")  # whichever timer the executor picks first
 
 
 def test_sigint_while_the_node_is_still_being_built_exits_at_once(domain_id, tmp_path):
