@@ -1,6 +1,6 @@
 """Bring up the mm_robot graph: ``ros2 launch mm_robot bringup.launch.py [arg:=value ...]``.
 
-The nodes, their parameters and start order come from mm_robot.ros.graph, the
+The nodes, their parameters and start order come from mm_robot.bringup.graph, the
 same description ``mm-robot up`` runs on machines without ros2 launch.
 """
 
@@ -11,7 +11,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from mm_robot.ros.graph import PACKAGE, GraphOptions, bringup_graph, default_params_file
+from mm_robot.bringup.graph import PACKAGE, GraphOptions, bringup_graph, default_params_file
 
 DEFAULTS = GraphOptions()
 ARGUMENTS = {

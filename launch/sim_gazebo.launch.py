@@ -26,7 +26,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from mm_robot.ros.graph import PACKAGE, GraphOptions
+from mm_robot.bringup.graph import PACKAGE, GraphOptions
 
 GAZEBO_PACKAGES = ("ros_gz_sim", "ros_gz_bridge")
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .ros.graph import GraphOptions  # ROS-free data
+from .bringup.graph import GraphOptions  # ROS-free data
 
 DEFAULT_POLICY = GraphOptions().policy
 
@@ -50,8 +50,8 @@ def _options(args):
 
 
 def cmd_up(args) -> int:
-    from .ros.graph import bringup_graph
-    from .ros.supervisor import Supervisor
+    from .bringup.graph import bringup_graph
+    from .bringup.supervisor import Supervisor
     options = _options(args)
     supervisor = Supervisor(bringup_graph(options), options)
     supervisor.start()
@@ -92,7 +92,7 @@ def cmd_estop(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from .ros.docs import params_markdown, params_yaml, write_generated_docs
+    from .bringup.parameter_docs import params_markdown, params_yaml, write_generated_docs
     if args.write:
         root = Path(__file__).resolve().parent.parent
         if not (root / "README.md").is_file():
@@ -144,7 +144,7 @@ def _forward(name: str, argv: Sequence[str]) -> int:
 
 
 def cmd_sros2_policy(args) -> int:
-    from .ros.security import policy_xml
+    from .bringup.security import policy_xml
     print(policy_xml(args.namespace), end="")
     return 0
 

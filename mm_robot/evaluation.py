@@ -45,7 +45,7 @@ def _init_worker(counter, base: int) -> None:
 def _run(job: Job) -> dict:
     if job.mode == "graph":
         from .ros.closed_loop import run_scenario
-        from .ros.graph import GraphOptions
+        from .bringup.graph import GraphOptions
         options = GraphOptions(policy=job.policy, checkpoint=job.checkpoint)
         result = run_scenario(job.scenario, Path(job.out_dir) / job.policy, options, domain_id=_worker_domain,
                               video=job.video, quiet=True)

@@ -27,9 +27,9 @@ from std_msgs.msg import String  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mm_robot.ros.flood import distinct_commands, invalid_commands  # noqa: E402
-from mm_robot.ros.graph import NodeSpec  # noqa: E402
+from mm_robot.bringup.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
-from mm_robot.ros.supervisor import rss_mb  # noqa: E402
+from mm_robot.bringup.supervisor import rss_mb  # noqa: E402
 
 
 def main() -> int:

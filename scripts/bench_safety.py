@@ -35,7 +35,7 @@ from std_msgs.msg import Bool  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from mm_robot.ros.graph import NodeSpec  # noqa: E402
+from mm_robot.bringup.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 
 SPECS = [NodeSpec("safety_controller_node", "safety_controller_node"),

@@ -22,7 +22,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(random.randrange(100, 200)))
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from mm_robot.ros.graph import NodeSpec  # noqa: E402
+from mm_robot.bringup.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .graph import GraphOptions, simulation_graph, simulation_options
-from .supervisor import Supervisor
+from ..bringup.graph import GraphOptions, simulation_graph, simulation_options
+from ..bringup.supervisor import Supervisor
 
 
 def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOptions = GraphOptions(),

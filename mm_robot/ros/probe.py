@@ -1,6 +1,6 @@
 """A probe node for tests and benchmarks: records cmd_vel, decisions and diagnostics with
 monotonic receive times, and publishes commands and e-stops. It spins in its own thread and
-context, so it can sit beside nodes started by :class:`~mm_robot.ros.supervisor.Supervisor`."""
+context, so it can sit beside nodes started by :class:`~mm_robot.bringup.supervisor.Supervisor`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from std_msgs.msg import Bool, String
 
 from ..core.validation import InputError, parse_json_object
 from . import qos
-from .graph import GraphOptions, NodeSpec
-from .supervisor import Supervisor
+from ..bringup.graph import GraphOptions, NodeSpec
+from ..bringup.supervisor import Supervisor
 
 
 class BackgroundNode:

@@ -1,4 +1,4 @@
-"""QoS profiles of the topic table (README, Topics; ``mm_robot.ros.graph.TOPICS``)."""
+"""QoS profiles of the topic table (README, Topics; ``mm_robot.bringup.graph.TOPICS``)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from std_msgs.msg import String
 from mm_robot.core.records import Frame
 from mm_robot.ros import qos
 from mm_robot.ros.conversions import camera_info_for, frame_to_image
-from mm_robot.ros.graph import NodeSpec
+from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
 from mm_robot.ros.time import to_stamp
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene

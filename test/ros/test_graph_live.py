@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mm_robot.ros.graph import NodeSpec
+from mm_robot.bringup.graph import NodeSpec
 
 from mm_robot.ros.probe import Probe, start_graph
 

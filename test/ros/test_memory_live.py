@@ -14,9 +14,9 @@ from std_msgs.msg import String
 
 from mm_robot.ros import qos
 from mm_robot.ros.flood import distinct_commands, invalid_commands
-from mm_robot.ros.graph import NodeSpec
+from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
-from mm_robot.ros.supervisor import rss_mb
+from mm_robot.bringup.supervisor import rss_mb
 
 pytestmark = pytest.mark.ros
 

@@ -7,7 +7,7 @@ import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
 
-from mm_robot.ros.graph import NodeSpec
+from mm_robot.bringup.graph import NodeSpec
 
 from mm_robot.ros.probe import Probe, start_graph
 

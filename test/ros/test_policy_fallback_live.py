@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from mm_robot.ros.graph import GraphOptions, NodeSpec
+from mm_robot.bringup.graph import GraphOptions, NodeSpec
 from mm_robot.ros.probe import Probe
-from mm_robot.ros.supervisor import Supervisor
+from mm_robot.bringup.supervisor import Supervisor
 
 pytestmark = pytest.mark.ros
 

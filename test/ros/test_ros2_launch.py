@@ -24,7 +24,7 @@ from rcl_interfaces.srv import GetParameters
 from rclpy.parameter import parameter_value_to_python
 
 from conftest import require
-from mm_robot.ros.graph import TOPICS
+from mm_robot.bringup.graph import TOPICS
 from mm_robot.ros.probe import Probe
 
 from .colcon_workspace import SIGINT_ACKNOWLEDGED, STALE_INPUT, Launch, Toolchain, Workspace, warnings_in

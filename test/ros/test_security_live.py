@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from mm_robot.ros.graph import GraphOptions, NodeSpec
+from mm_robot.bringup.graph import GraphOptions, NodeSpec
 from mm_robot.ros.probe import BackgroundNode, start_graph
-from mm_robot.ros.security import grants, resolve
+from mm_robot.bringup.security import grants, resolve
 
 pytestmark = pytest.mark.ros
 

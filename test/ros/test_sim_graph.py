@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from mm_robot.ros.graph import GraphOptions, NodeSpec
+from mm_robot.bringup.graph import GraphOptions, NodeSpec
 from mm_robot.ros.probe import start_graph
 
 pytestmark = pytest.mark.ros

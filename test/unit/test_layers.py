@@ -8,7 +8,7 @@ import pytest
 ROS_FREE = ["mm_robot.core.records", "mm_robot.core.safety", "mm_robot.core.commands",
             "mm_robot.core.validation", "mm_robot.policies", "mm_robot.policies.colour_baseline",
             "mm_robot.policies.runner", "mm_robot.sources.camera", "mm_robot.sources.audio",
-            "mm_robot.ros.graph", "mm_robot.ros.docs", "mm_robot.ros.supervisor", "mm_robot.cli",
+            "mm_robot.bringup.graph", "mm_robot.bringup.parameter_docs", "mm_robot.bringup.supervisor", "mm_robot.cli",
             "mm_robot.model", "mm_robot.sim", "mm_robot.audio", "mm_robot.training"]
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from mm_robot.ros.docs import NODE_CONFIGS, default_parameters, params_markdown, params_yaml
-from mm_robot.ros.graph import (NODE_EXECUTABLES, TOPICS, GraphOptions, bringup_graph, ros_arguments)
+from mm_robot.bringup.parameter_docs import NODE_CONFIGS, default_parameters, params_markdown, params_yaml
+from mm_robot.bringup.graph import (NODE_EXECUTABLES, TOPICS, GraphOptions, bringup_graph, ros_arguments)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_setup_installs_data_files_for_colcon():
 
 
 def test_simulation_runs_on_sim_time_with_sim_node_as_the_camera():
-    from mm_robot.ros.graph import simulation_graph, simulation_options
+    from mm_robot.bringup.graph import simulation_graph, simulation_options
     options = simulation_options(GraphOptions(policy="fusion"))
     assert options.use_sim_time and options.camera == "sim" and options.policy == "fusion"
     specs = simulation_graph(GraphOptions(), {"rate_hz": 20.0})
@@ -99,7 +99,7 @@ def test_simulation_runs_on_sim_time_with_sim_node_as_the_camera():
 
 
 def test_default_params_file_is_the_checkouts_or_the_installed_share_copy(tmp_path, monkeypatch):
-    from mm_robot.ros.graph import default_params_file, find_params_file
+    from mm_robot.bringup.graph import default_params_file, find_params_file
     assert default_params_file() == ROOT / "config" / "mm_robot.yaml"  # this checkout
     monkeypatch.setattr("sys.prefix", str(tmp_path / "no_prefix"))
     monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)

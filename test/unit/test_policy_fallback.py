@@ -8,7 +8,7 @@ import pytest
 
 from mm_robot.policies import load_policy
 from mm_robot.policies.runner import FusionConfig
-from mm_robot.ros.graph import GraphOptions
+from mm_robot.bringup.graph import GraphOptions
 
 
 def test_the_fusion_model_is_the_default_policy():

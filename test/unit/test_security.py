@@ -3,8 +3,8 @@
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from mm_robot.ros.graph import NODE_EXECUTABLES, TOPICS
-from mm_robot.ros.security import PERMISSIONS, grants, policy_xml, resolve
+from mm_robot.bringup.graph import NODE_EXECUTABLES, TOPICS
+from mm_robot.bringup.security import PERMISSIONS, grants, policy_xml, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 

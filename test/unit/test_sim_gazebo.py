@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mm_robot.ros.graph import TOPICS
+from mm_robot.bringup.graph import TOPICS
 from mm_robot.sim.scenario import load_scenario
 from mm_robot.sim.sdf import CONE_MESH, GZ_TOPICS, build_sdf, cone_obj, demo_scene
 
@@ -78,7 +78,7 @@ def test_bridge_topics_and_types_match_the_topic_table():
     assert len(by_name) == len(entries), "a ROS topic is bridged twice"
     assert set(by_name) == set(SIM_PROVIDES)
     for name, entry in by_name.items():
-        assert name in TOPICS, f"{name} is not in mm_robot.ros.graph.TOPICS"
+        assert name in TOPICS, f"{name} is not in mm_robot.bringup.graph.TOPICS"
         assert entry["ros_type_name"] == TOPICS[name][0], name
         assert entry["gz_type_name"] == GZ_TYPES[entry["ros_type_name"]], name
         assert entry["direction"] == SIM_PROVIDES[name], name

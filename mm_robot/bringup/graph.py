@@ -53,7 +53,7 @@ class NodeSpec:
 
     @property
     def enclave(self) -> str:
-        """Its SROS2 enclave (mm_robot.ros.security), used only when security is enabled."""
+        """Its SROS2 enclave (mm_robot.bringup.security), used only when security is enabled."""
         return f"/{PACKAGE}/{self.executable}"
 
 
