@@ -106,7 +106,7 @@ def cmd_params(args) -> int:
 
 
 def cmd_sim(args) -> int:
-    from .ros.closed_loop import run_scenario
+    from .evaluation.graph import run_scenario
     os.environ.setdefault("MUJOCO_GL", "egl")
     result = run_scenario(args.scenario, args.out, _options(args), video=args.video, mode=args.mode,
                           timeout=args.timeout)

@@ -36,7 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from mm_robot.core.records import Command, Frame, Observation  # noqa: E402
 from mm_robot.model import FusionConfig, FusionModel  # noqa: E402
-from mm_robot.model.policy import DEFAULT_CHECKPOINT, FusionPolicy  # noqa: E402
+from mm_robot.policies.fusion import DEFAULT_CHECKPOINT, FusionPolicy  # noqa: E402
 from mm_robot.model.processing import prepare_frame  # noqa: E402
 
 

@@ -1,22 +1,35 @@
 """Policies: turn an :class:`~mm_robot.core.records.Observation` into grounding and a decision.
 
-Policies are looked up by name so that nodes and tools stay ignorant of torch:
-the baseline needs only OpenCV; the fusion model is imported on first use. A node
-that must run anyway uses :func:`load_policy`, which falls back to the baseline
-when the fusion model's packages are missing.
+Every policy is one module here plus one line of ``_REGISTRY``: ``baseline`` (OpenCV colour and
+shape), ``fusion`` (the trained multimodal model) and ``oracle`` (the simulator's ground-truth
+expert, the upper bound in evaluation and the labeller of training data). Policies are looked up
+by name so that nodes and tools stay ignorant of torch: modules are imported on first use. A node
+that must run anyway uses :func:`load_policy`, which falls back to the baseline when the fusion
+model's packages are missing.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from .base import Policy
 
-# name -> "module:factory". Factories take keyword options (e.g. checkpoint=...).
-_REGISTRY: dict[str, str] = {
-    "baseline": "mm_robot.policies.colour_baseline:ColourShapeBaseline",
-    "fusion": "mm_robot.model.policy:load_fusion_policy",
+
+@dataclass(frozen=True)
+class Entry:
+    """``target``: "module:factory" (the factory takes keyword options, e.g. checkpoint=...);
+    ``needs_world``: the factory also takes the simulated ``world`` (ground truth)."""
+
+    target: str
+    needs_world: bool = False
+
+
+_REGISTRY: dict[str, Entry] = {
+    "baseline": Entry("mm_robot.policies.baseline:ColourShapeBaseline"),
+    "fusion": Entry("mm_robot.policies.fusion:load_fusion_policy"),
+    "oracle": Entry("mm_robot.policies.oracle:oracle_policy", needs_world=True),
 }
 
 
@@ -24,18 +37,39 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def register(name: str, target: str) -> None:
+def register(name: str, target: str, needs_world: bool = False) -> None:
     """Register ``"package.module:factory"`` under ``name``."""
-    _REGISTRY[name] = target
+    _REGISTRY[name] = Entry(target, needs_world)
 
 
-def make_policy(name: str, **options) -> Policy:
-    """Build the policy registered as ``name``; unknown names list the known ones."""
+def needs_world(name: str) -> bool:
+    """True for policies that read the simulator's ground truth (they run only in simulation)."""
+    return _entry(name).needs_world
+
+
+def make_policy(name: str, world: Any = None, **options) -> Policy:
+    """Build the policy registered as ``name`` (with ``world`` if it needs one); unknown names list
+    the known ones."""
+    entry = _entry(name)
+    module_name, _, attr = entry.target.partition(":")
+    factory: Callable[..., Policy] = getattr(importlib.import_module(module_name), attr)
+    if entry.needs_world:
+        if world is None:
+            raise ValueError(f"policy {name!r} reads the simulator's ground truth: it needs a world")
+        return factory(world=world, **options)
+    return factory(**options)
+
+
+def policy_factory(name: str, **options) -> Callable[[Any], Policy]:
+    """A factory taking the simulated world, for lockstep runs of any policy."""
+    _entry(name)
+    return lambda world: make_policy(name, world=world, **options)
+
+
+def _entry(name: str) -> Entry:
     if name not in _REGISTRY:
         raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(available())}")
-    module_name, _, attr = _REGISTRY[name].partition(":")
-    factory: Callable[..., Policy] = getattr(importlib.import_module(module_name), attr)
-    return factory(**options)
+    return _REGISTRY[name]
 
 
 def load_policy(name: str, warn: Callable[[str], None], **options) -> Policy:
@@ -66,4 +100,4 @@ def _missing_package(error: BaseException) -> Optional[str]:
     return None
 
 
-__all__ = ["Policy", "available", "load_policy", "make_policy", "register"]
+__all__ = ["Policy", "available", "load_policy", "make_policy", "needs_world", "policy_factory", "register"]

@@ -1,4 +1,4 @@
-"""MuJoCo simulation: world, scenarios, success criteria and the oracle expert. No rclpy.
+"""MuJoCo simulation: world, scenarios, success criteria, lockstep episodes. No rclpy.
 
 Public API (see docs/simulation.md)::
 
@@ -8,7 +8,8 @@ Public API (see docs/simulation.md)::
         world.step(0.3, 0.0, 0.1)            # v m/s, ω rad/s, dt s (lockstep)
         view = world.render()                # view.rgb (H, W, 3) uint8, view.boxes {name: Box}
         truth = world.ground_truth(view)     # distances, bearings, clearances, boxes, contacts
-    result, samples = run_episode(scenario)  # oracle expert, judged by the scenario's criteria
+    result, samples = run_episode(scenario, policy_factory("oracle"))  # judged by the criteria
+                                             # (policy_factory: mm_robot.policies)
 
 MuJoCo is imported when a :class:`World` is made, so scenario and criteria code works
 without it.
@@ -16,10 +17,9 @@ without it.
 
 from .camera import Box, camera_info, intrinsics
 from .criteria import EpisodeResult, Judge, Sample, evaluate, sample_from_truth
-from .episode import Tick, oracle_factory, run_episode
+from .episode import PolicyFactory, Tick, run_episode
 from .generate import public_suite, random_scene
 from .kinematics import BaseLimits
-from .oracle import OracleConfig, OracleExpert
 from .scenario import (
                        Criteria,
                        Scenario,
@@ -35,8 +35,8 @@ from .world import StepInfo, View, World
 
 __all__ = [
     "BaseLimits", "Box", "CameraSpec", "Criteria", "EpisodeResult", "GroundTruth", "Judge", "ObjectSpec",
-    "ObjectTruth", "OracleConfig", "OracleExpert", "Pose2D", "Randomisation", "Sample", "Scenario",
+    "ObjectTruth", "PolicyFactory", "Pose2D", "Randomisation", "Sample", "Scenario",
     "ScenarioError", "SceneSpec", "StepInfo", "Tick", "TimedCommand", "View", "World", "camera_info",
-    "evaluate", "intrinsics", "load_scenario", "load_suite", "oracle_factory", "public_suite",
+    "evaluate", "intrinsics", "load_scenario", "load_suite", "public_suite",
     "random_scene", "run_episode", "sample_from_truth", "scenario_from_dict",
 ]

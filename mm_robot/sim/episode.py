@@ -10,13 +10,11 @@ any :class:`Policy`, and (via ``on_tick``) for data generation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from ..core.records import Command, Frame, Observation, PolicyOutput, Twist2D
 from ..core.safety import SafetyConfig, SafetyFilter
-from ..policies.base import Policy
 from .criteria import EpisodeResult, Judge, Sample, sample_from_truth
-from .oracle import OracleExpert
 from .scenario import Scenario
 from .truth import GroundTruth
 from .world import View, World
@@ -39,15 +37,13 @@ class Tick:
     safety_state: str
 
 
-PolicyFactory = Callable[[World], Policy]
+if TYPE_CHECKING:  # the simulator does not depend on the policies; policies (the oracle) depend on it
+    from ..policies.base import Policy
+
+PolicyFactory = Callable[[World], "Policy"]
 
 
-def oracle_factory(world: World) -> Policy:
-    """The oracle expert bound to ``world``'s ground truth."""
-    return OracleExpert(world.ground_truth, world.scene.camera)
-
-
-def run_episode(scenario: Scenario, policy: Union[Policy, PolicyFactory] = oracle_factory,
+def run_episode(scenario: Scenario, policy: Union["Policy", PolicyFactory],
                 control_dt: float = 1.0 / 15.0, safety: Optional[SafetyConfig] = SafetyConfig(),
                 on_tick: Optional[Callable[[Tick], None]] = None,
                 world: Optional[World] = None) -> tuple[EpisodeResult, list[Sample]]:

@@ -37,7 +37,7 @@ def model_card(model: FusionModel, cfg: TrainConfig, summary: dict, index: dict)
         f"hfov {index.get('hfov'):.3f} rad",
         f"- samples per split: {json.dumps(index.get('counts'))}",
         *([f"- trained on the first {cfg.train_limit} samples of `{cfg.train_split}`"] if cfg.train_limit else []),
-        ("- labels: the simulator's oracle expert (`mm_robot.sim.oracle.OracleExpert`, fresh per frame: ground-truth "
+        ("- labels: the simulator's oracle expert (`mm_robot.policies.oracle.OracleExpert`, fresh per frame: ground-truth "
          "bearing and clearance; search when the named object is not in view, stop / idle for stop / other sentences); "
          + (f"in view = at least {index['in_view_min_pixels']} visible pixels of the model's input image"
             if "in_view_min_pixels" in index else "in view = at least 30 visible pixels of the 320x240 camera image")

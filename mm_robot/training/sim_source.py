@@ -2,7 +2,7 @@
 
 One scene (a compiled World, ~0.3 s to build) serves ``views_per_scene`` samples taken
 from random robot poses (~10 ms a view at 320x240), each with its own command; the
-label comes from the segmentation boxes and the simulator's oracle expert (``mm_robot.sim.oracle``, fresh
+label comes from the segmentation boxes and the simulator's oracle expert (``mm_robot.policies.oracle``, fresh
 for every view, so its decision depends on that frame's ground truth only): "not in view"
 means the named object covers fewer than ``MIN_INPUT_PIXELS`` pixels of the image the model
 gets (the oracle's own threshold, applied at the model's resolution rather than the camera's: a
@@ -63,7 +63,7 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
     """Yield ``count`` (spec, image (height, width, 3) uint8, pixel box or None, (action, v, omega))
     samples of ``split``; the box is in output pixels, the label the oracle's."""
     from ..core.records import Command
-    from ..sim.oracle import OracleConfig, OracleExpert
+    from ..policies.oracle import OracleConfig, OracleExpert
     from ..sim.spec import CameraSpec, Pose2D, Randomisation, SceneSpec
     from ..sim.world import World
 

@@ -43,7 +43,7 @@ def test_unknown_keys_are_refused():
 def test_model_and_training_never_import_rclpy():
     import subprocess
     import sys
-    code = ("import sys, mm_robot.model, mm_robot.model.policy, mm_robot.training.trainer, "
+    code = ("import sys, mm_robot.model, mm_robot.policies.fusion, mm_robot.training.trainer, "
             "mm_robot.training.datagen, mm_robot.training.evaluate; "
             "sys.exit(1 if any(m == 'rclpy' or m.startswith('rclpy.') for m in sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -11,7 +11,7 @@ import torch
 from mm_robot.core.records import Action, Command, Decision, Frame, Grounding, Observation, PolicyOutput
 from mm_robot.core.steering import bearing_of
 from mm_robot.model import FusionModel, box_iou, tiny_config
-from mm_robot.model.policy import FusionPolicy, load_fusion_policy
+from mm_robot.policies.fusion import FusionPolicy, load_fusion_policy
 from mm_robot.policies import make_policy
 from mm_robot.policies.base import Policy
 
@@ -96,7 +96,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_bundled_default_checkpoint_is_small_safetensors_and_loads():
-    from mm_robot.model.policy import DEFAULT_CHECKPOINT
+    from mm_robot.policies.fusion import DEFAULT_CHECKPOINT
     names = {p.name for p in DEFAULT_CHECKPOINT.iterdir()}
     assert {"config.json", "model.safetensors", "README.md"} <= names
     assert not any(n.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt")) for n in names)

@@ -11,11 +11,16 @@ from mm_robot.policies.base import Policy
 from mm_robot.sim.scenario import load_scenario, scenario_from_dict
 
 pytest.importorskip("mujoco")
+from mm_robot.policies import policy_factory
+from mm_robot.policies.oracle import OracleExpert
 from mm_robot.sim.episode import run_episode
-from mm_robot.sim.oracle import OracleExpert
 from mm_robot.sim.world import World
 
 PUBLIC = Path(__file__).resolve().parents[2] / "scenarios" / "public"
+
+
+def run_oracle(scenario, **options):
+    return run_episode(scenario, policy_factory("oracle"), **options)
 
 
 def tiny(timeline, criteria, robot_yaw=0.0):
@@ -34,7 +39,7 @@ def test_oracle_is_a_policy():
 
 def test_oracle_reaches_the_named_object_and_labels_it():
     ticks = []
-    result, samples = run_episode(tiny([(0.2, "go to the red ball")],
+    result, samples = run_oracle(tiny([(0.2, "go to the red ball")],
                                        {"expect": "reach", "targets": ["red"], "time_limit": 20}),
                                   on_tick=ticks.append)
     assert result.success, result.reasons
@@ -48,7 +53,7 @@ def test_oracle_reaches_the_named_object_and_labels_it():
 
 
 def test_oracle_searches_for_a_target_behind_it():
-    result, samples = run_episode(tiny([(0.2, "go to the blue box")],
+    result, samples = run_oracle(tiny([(0.2, "go to the blue box")],
                                        {"expect": "reach", "targets": ["blue"], "time_limit": 30},
                                        robot_yaw=3.0))
     assert result.success, result.reasons
@@ -56,7 +61,7 @@ def test_oracle_searches_for_a_target_behind_it():
 
 
 def test_oracle_reports_not_found_after_a_full_turn():
-    result, samples = run_episode(tiny([(0.2, "go to the green cone")], {"expect": "not_found", "time_limit": 20}))
+    result, samples = run_oracle(tiny([(0.2, "go to the green cone")], {"expect": "not_found", "time_limit": 20}))
     assert result.success, result.reasons
     first = next(s for s in samples if s.action == "not_found")
     assert 8.0 < first.t < 12.0  # a full turn at 0.7 rad/s takes about 9.4 s (plus ramp)
@@ -64,7 +69,7 @@ def test_oracle_reports_not_found_after_a_full_turn():
 
 
 def test_oracle_stops_on_stop():
-    result, samples = run_episode(tiny([(0.2, "go to the blue box"), (2.0, "stop")],
+    result, samples = run_oracle(tiny([(0.2, "go to the blue box"), (2.0, "stop")],
                                        {"expect": "stop", "time_limit": 8}))
     assert result.success, result.reasons
     assert any(abs(s.angular) > 0.1 or s.linear > 0.05 for s in samples if s.t < 2.0)
@@ -86,5 +91,5 @@ def test_ambiguous_command_picks_the_nearest_match():
 
 
 def test_one_public_scenario_passes_with_the_oracle():
-    result, _ = run_episode(load_scenario(PUBLIC / "goto_d3_0.yaml"))
+    result, _ = run_oracle(load_scenario(PUBLIC / "goto_d3_0.yaml"))
     assert result.success, result.reasons

@@ -1,7 +1,7 @@
 """Run a policy over a directory of scenarios and summarise (ROS-free, lockstep).
 
-    python -m mm_robot.sim.suite scenarios/public                # the oracle expert
-    python -m mm_robot.sim.suite scenarios/public --policy baseline --out runs/suite.json
+    python -m mm_robot.evaluation.lockstep scenarios/public                # the oracle expert
+    python -m mm_robot.evaluation.lockstep scenarios/public --policy baseline --out runs/suite.json
 
 Any policy registered in :mod:`mm_robot.policies` can be named; ``oracle`` is the expert.
 """
@@ -15,23 +15,17 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from .criteria import EpisodeResult
-from .episode import PolicyFactory, oracle_factory, run_episode
-from .scenario import Scenario, load_suite
+from ..policies import policy_factory
+from ..sim.criteria import EpisodeResult
+from ..sim.episode import PolicyFactory, run_episode
+from ..sim.scenario import Scenario, load_suite
 
 
-def policy_factory(name: str, **options) -> PolicyFactory:
-    """``oracle`` or any registered policy name -> a factory taking the World."""
-    if name == "oracle":
-        return oracle_factory
-    from ..policies import make_policy
-
-    return lambda world: make_policy(name, **options)
-
-
-def run_suite(scenarios: Union[str, Path, list[Scenario]], policy: PolicyFactory = oracle_factory,
+def run_suite(scenarios: Union[str, Path, list[Scenario]], policy: Optional[PolicyFactory] = None,
               control_dt: float = 1.0 / 15.0, progress: Optional[Callable[[EpisodeResult], None]] = None) -> dict:
-    """Run every scenario; return a summary dict with per-scenario results and rates."""
+    """Run every scenario with ``policy`` (default: the oracle); return a summary dict with
+    per-scenario results and rates."""
+    policy = policy or policy_factory("oracle")
     suite = load_suite(scenarios) if isinstance(scenarios, (str, Path)) else scenarios
     results = []
     started = time.perf_counter()

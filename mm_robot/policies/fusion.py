@@ -21,9 +21,9 @@ import torch
 from ..core.commands import is_stop, parse
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, bearing_of, steer
-from .hub import allow_downloads
-from .modeling import FusionModel
-from .processing import prepare_audio, prepare_frame
+from ..model.hub import allow_downloads
+from ..model.modeling import FusionModel
+from ..model.processing import prepare_audio, prepare_frame
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
 
@@ -169,7 +169,7 @@ class ZeroShotPolicy(_PolicyBase):
     def __init__(self, checkpoint: Union[str, Path], device: str = "cpu", name: str = "fusion",
                  presence_threshold: float = 0.5, hfov: float = 1.047,
                  steering: Optional[SteeringConfig] = None, **grounder_options) -> None:
-        from .zero_shot import ZeroShotClipGrounder
+        from ..model.zero_shot import ZeroShotClipGrounder
         super().__init__(name, hfov, presence_threshold)
         self.grounder = ZeroShotClipGrounder(checkpoint, device=device, **grounder_options)
         self.steering = steering or SteeringConfig()

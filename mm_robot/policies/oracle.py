@@ -38,8 +38,8 @@ from ..core.records import (
     PolicyOutput,
 )
 from ..core.steering import bearing_of
-from .spec import CameraSpec
-from .truth import GroundTruth, ObjectTruth
+from ..sim.spec import CameraSpec
+from ..sim.truth import GroundTruth, ObjectTruth
 
 
 @dataclass(frozen=True)
@@ -194,3 +194,9 @@ class OracleExpert:
 
 def _clamp(value: float, limit: float) -> float:
     return max(-limit, min(limit, value))
+
+
+def oracle_policy(world, **config) -> OracleExpert:
+    """The expert bound to a simulated ``world``'s ground truth (registered as "oracle");
+    ``config``: :class:`OracleConfig` fields."""
+    return OracleExpert(world.ground_truth, world.scene.camera, OracleConfig(**config))
