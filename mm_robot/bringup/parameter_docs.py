@@ -13,7 +13,7 @@ import yaml
 from ..core.config import describe, settings_of
 from ..core.safety import SafetyConfig, SafetyNodeConfig
 from ..core.validation import InputLimits
-from ..policies.runner import FusionConfig
+from ..policies.runner import FusionNodeConfig
 from ..sim.session import SimNodeConfig
 from ..sources.audio import MicrophoneConfig
 from ..sources.camera import CameraConfig
@@ -22,7 +22,7 @@ from ..sources.camera import CameraConfig
 NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
-    "fusion_node": [("", FusionConfig), ("limits.", InputLimits)],
+    "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],
 }

@@ -10,7 +10,6 @@ never lost behind junk; text that is not understood is counted and answered with
 from __future__ import annotations
 
 import json
-import math
 
 from geometry_msgs.msg import Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -18,7 +17,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import String
-from visualization_msgs.msg import Marker, MarkerArray
+from visualization_msgs.msg import MarkerArray
 
 from ..core.config import ConfigError
 from ..core.counters import ErrorLog
@@ -26,13 +25,16 @@ from ..core.records import Frame
 from ..core.validation import InputError, InputLimits
 from ..policies import load_policy
 from ..policies.overlay import draw_overlay
-from ..policies.runner import FusionConfig, PolicyRunner, TickResult
+from ..policies.runner import FusionNodeConfig, PolicyRunner, TickResult
 from ..ros import qos
 from ..ros.conversions import (
+    Detection2DArray,
     audio_to_chunk,
     box_to_roi,
     compressed_to_frame,
     frame_to_image,
+    grounding_to_detections,
+    grounding_to_markers,
     image_to_frame,
     parse_audio_info,
     twist_to_msg,
@@ -41,18 +43,14 @@ from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos
 from ..ros.drain import create_draining_subscription
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
-from ..ros.time import now_seconds, to_stamp
+from ..ros.time import now_seconds
 
-try:  # only in a full ROS install
-    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
-except ImportError:  # pragma: no cover - depends on the install
-    Detection2DArray = None
 
 
 class FusionNode(Node):
     def __init__(self) -> None:
         super().__init__("fusion_node")
-        self.config: FusionConfig = declare_config(self, FusionConfig)
+        self.config: FusionNodeConfig = declare_config(self, FusionNodeConfig)
         self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
         options = ({"checkpoint": self.config.checkpoint, "num_threads": self.config.policy_threads,
                     "cache_size": self.config.command_cache_size,
@@ -63,7 +61,7 @@ class FusionNode(Node):
         except (OSError, ValueError) as error:
             raise ConfigError(f"fusion_node: cannot load policy {self.config.policy!r}: {error}") from None
         self.runner = PolicyRunner(self.config, policy, self.limits)
-        watch_config(self, FusionConfig, lambda: self.config, self._apply)
+        watch_config(self, FusionNodeConfig, lambda: self.config, self._apply)
         self.errors = ErrorLog(self.get_logger().warning)
         self.audio_rate: int | None = None
 
@@ -96,7 +94,7 @@ class FusionNode(Node):
         start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
         self.get_logger().info(f"policy {policy.name!r} on each new frame; watchdog at {self.config.rate_hz} Hz")
 
-    def _apply(self, config: FusionConfig) -> None:
+    def _apply(self, config: FusionNodeConfig) -> None:
         self.config = config
         self.runner.config = config
 
@@ -171,53 +169,12 @@ class FusionNode(Node):
             self.grounding_pub.publish(String(data=json.dumps(grounding.to_json())))
             if grounding.target is not None:
                 self.roi_pub.publish(box_to_roi(grounding.target.box, *grounding.image_size))
-            self.marker_pub.publish(self._markers(grounding))
+            self.marker_pub.publish(grounding_to_markers(grounding))
             if self.detections_pub is not None:
-                self.detections_pub.publish(self._detections(grounding))
+                self.detections_pub.publish(grounding_to_detections(grounding))
         if self.config.publish_debug_image and frame is not None and self.debug_pub.get_subscription_count():
             image = draw_overlay(frame.image, grounding, result.decision)
             self.debug_pub.publish(frame_to_image(Frame(image, frame.stamp, frame.frame_id)))
-
-    def _markers(self, grounding) -> MarkerArray:
-        """An arrow along the target's bearing and a text label, in the camera frame."""
-        array = MarkerArray()
-        stamp = to_stamp(grounding.stamp)
-        arrow = Marker(ns="mm_robot", id=0, type=Marker.ARROW)
-        text = Marker(ns="mm_robot", id=1, type=Marker.TEXT_VIEW_FACING)
-        for marker in (arrow, text):
-            marker.header.stamp, marker.header.frame_id = stamp, grounding.frame_id
-            marker.color.a = 1.0
-        if grounding.target is None:
-            arrow.action = Marker.DELETE
-            text.text = f"'{grounding.phrase}': not in view"
-        else:
-            bearing = grounding.target.bearing  # optical frame: z forward, x right
-            arrow.scale.x, arrow.scale.y, arrow.scale.z = 1.0, 0.05, 0.05
-            arrow.pose.orientation.y = math.sin(-(math.pi / 2 - bearing) / 2)
-            arrow.pose.orientation.w = math.cos(-(math.pi / 2 - bearing) / 2)
-            arrow.color.g = 1.0
-            text.text = f"{grounding.target.label} ({grounding.target.score:.2f})"
-            text.pose.position.x, text.pose.position.z = -math.sin(bearing), math.cos(bearing)
-        text.scale.z = 0.1
-        text.color.r = text.color.g = text.color.b = 1.0
-        array.markers = [arrow, text]
-        return array
-
-    def _detections(self, grounding):  # pragma: no cover - needs vision_msgs
-        array = Detection2DArray()
-        array.header.stamp, array.header.frame_id = to_stamp(grounding.stamp), grounding.frame_id
-        for candidate in grounding.candidates:
-            detection = Detection2D()
-            detection.header = array.header
-            x0, y0, x1, y1 = candidate.box
-            detection.bbox.center.position.x, detection.bbox.center.position.y = (x0 + x1) / 2, (y0 + y1) / 2
-            detection.bbox.size_x, detection.bbox.size_y = float(x1 - x0), float(y1 - y0)
-            hypothesis = ObjectHypothesisWithPose()
-            hypothesis.hypothesis.class_id = grounding.phrase if candidate is grounding.target else candidate.label
-            hypothesis.hypothesis.score = float(candidate.score)
-            detection.results = [hypothesis]
-            array.detections.append(detection)
-        return array
 
     def _health(self) -> Health:
         now = now_seconds(self)

@@ -15,7 +15,6 @@ threads at once.
 from __future__ import annotations
 
 import json
-import math
 
 import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
@@ -29,16 +28,17 @@ from std_msgs.msg import String
 from ..core.config import ConfigError
 from ..core.counters import ErrorLog
 from ..core.records import Frame
+from ..core.validation import InputError, parse_json_object
 from ..ros import qos
-from ..ros.conversions import camera_info_for, frame_to_image, twist_from_msg
+from ..ros.conversions import camera_info_for, frame_to_image, odometry_msg, twist_from_msg
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import to_stamp
+from ..sim.pacing import StepPacer
 from ..sim.scenario import ScenarioError
 from ..sim.session import Advance, SimNodeConfig, SimSession
-
-MAX_JSON_BYTES = 1 << 20
+from ..sim.spec import Pose2D
 
 
 class SimNode(Node):
@@ -68,18 +68,11 @@ class SimNode(Node):
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.hfov = self.session.world.scene.camera.hfov
         start = self.session.world.scene.robot
-        self._origin = (start.x, start.y, start.yaw)
-        self._waiting_since = None
-        self._born = self._wall()
-        self._last_step_wall = -math.inf
-        self._last: Advance | None = None
+        self._origin = Pose2D(start.x, start.y, start.yaw)
+        self.pacer = StepPacer(self.config, self._wall())
         self.done = False
         self.commands_played = 0
-        if self.config.mode == "realtime":
-            period = 1.0 / (self.config.rate_hz * self.config.real_time_factor)
-        else:
-            period = 0.002  # poll: step as soon as the decision on the last frame arrived
-        self.timer = self.create_timer(period, self._tick, clock=self.steady)
+        self.timer = self.create_timer(self.pacer.period, self._tick, clock=self.steady)
         start_diagnostics(self, self._health)
         self.get_logger().info(f"simulating {self.session.name!r} in {self.config.mode} mode at "
                                f"{self.config.rate_hz} Hz")
@@ -106,14 +99,9 @@ class SimNode(Node):
 
     def _json(self, msg: String, kind: str):
         try:
-            if len(msg.data) > MAX_JSON_BYTES:
-                raise ValueError(f"{len(msg.data)} bytes")
-            data = json.loads(msg.data)
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            return data
-        except ValueError as error:
-            self.errors.report(kind, f"bad {kind} JSON dropped: {error}", self._wall())
+            return parse_json_object(msg.data, {})
+        except InputError as error:
+            self.errors.report(f"{kind}.{error.kind}", f"bad {kind} dropped: {error}", self._wall())
             return None
 
     def _wall(self) -> float:
@@ -123,27 +111,13 @@ class SimNode(Node):
     def _tick(self) -> None:
         if self.done:
             return
-        s, cfg, wall = self.session, self.config, self._wall()
-        if not s.started:
-            alive = s.decision_stamp > -math.inf
-            if s.scenario is None or alive or wall - self._born >= cfg.startup_timeout:
-                if s.scenario is not None and not alive:
-                    self.get_logger().warning(f"no decision within {cfg.startup_timeout:.1f} s: starting "
-                                              "the scenario anyway")
-                s.start()
-        if cfg.mode == "lockstep" and s.started and self._last is not None:
-            if not s.decided_on(self._last.time, cfg.lockstep_lag):
-                if self._waiting_since is None:
-                    self._waiting_since = wall
-                if wall - self._waiting_since < cfg.lockstep_timeout:
-                    return
-                self.session.lockstep_misses += 1
-            self._waiting_since = None
-        elif cfg.mode == "lockstep" and wall - self._last_step_wall < 1.0 / cfg.rate_hz:
-            return  # before the scenario starts, lockstep runs at real-time pace
-        self._last_step_wall = wall
+        step, note = self.pacer.due(self.session, self._wall())
+        if note:
+            self.get_logger().warning(note)
+        if not step:
+            return
         tick = self.session.advance()
-        self._last = tick
+        self.pacer.stepped(tick, self._wall())
         self._publish(tick)
         if tick.done:
             self._finish()
@@ -158,26 +132,9 @@ class SimNode(Node):
         frame = Frame(tick.view.rgb, tick.time, self.config.frame_id)
         self.image_pub.publish(frame_to_image(frame))
         self.info_pub.publish(camera_info_for(frame, self.hfov))
-        self.odom_pub.publish(self._odometry(tick))
+        self.odom_pub.publish(odometry_msg(tick.truth.robot, self._origin, tick.truth.linear, tick.truth.angular,
+                                           tick.time))
         self.truth_pub.publish(String(data=json.dumps(tick.truth.to_json())))
-
-    def _odometry(self, tick: Advance) -> Odometry:
-        """Pose relative to the start pose (the odom frame), velocity in the base frame."""
-        ox, oy, oyaw = self._origin
-        pose = tick.truth.robot
-        dx, dy = pose.x - ox, pose.y - oy
-        x = math.cos(oyaw) * dx + math.sin(oyaw) * dy
-        y = -math.sin(oyaw) * dx + math.cos(oyaw) * dy
-        yaw = math.remainder(pose.yaw - oyaw, 2 * math.pi)
-        msg = Odometry()
-        msg.header.stamp = to_stamp(tick.time)
-        msg.header.frame_id = "odom"
-        msg.child_frame_id = "base_link"
-        msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
-        msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
-        msg.twist.twist.linear.x = tick.truth.linear
-        msg.twist.twist.angular.z = tick.truth.angular
-        return msg
 
     def _finish(self) -> None:
         self.done = True

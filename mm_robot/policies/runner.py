@@ -27,7 +27,7 @@ from .base import Policy
 
 
 @dataclass(frozen=True)
-class FusionConfig:
+class FusionNodeConfig:
     policy: str = setting("fusion", "Policy name: 'fusion' (the trained multimodal model; 'baseline' when "
                           "torch is missing) or 'baseline' (OpenCV colour+shape).",
                           choices=("baseline", "fusion"), read_only=True)
@@ -66,7 +66,7 @@ class TickResult:
 
 
 class PolicyRunner:
-    def __init__(self, config: FusionConfig, policy: Policy, limits: InputLimits = InputLimits()):
+    def __init__(self, config: FusionNodeConfig, policy: Policy, limits: InputLimits = InputLimits()):
         self.config = config
         self.policy = policy
         self.limits = limits

@@ -22,11 +22,18 @@ import re
 import cv2
 import numpy as np
 from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
+from visualization_msgs.msg import Marker, MarkerArray
 
-from ..core.records import AudioChunk, Frame, Twist2D
+from ..core.records import AudioChunk, Frame, Grounding, Twist2D
 from ..core.validation import InputError, InputLimits, check_audio, check_image_layout, parse_json_object
 from .time import to_seconds, to_stamp
+
+try:  # only in a full ROS install: vision_msgs is not a wheel
+    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+except ImportError:  # pragma: no cover - depends on the install
+    Detection2DArray = None
 
 AUDIO_SCHEMA = "mm_robot/audio/1"
 
@@ -209,3 +216,65 @@ def box_to_roi(box: tuple[int, int, int, int], width: int, height: int) -> Regio
     x1, y1 = min(width, int(box[2])), min(height, int(box[3]))
     return RegionOfInterest(x_offset=x0, y_offset=y0, width=max(0, x1 - x0), height=max(0, y1 - y0),
                             do_rectify=False)
+
+
+def odometry_msg(pose, origin, linear: float, angular: float, stamp: float) -> Odometry:
+    """nav_msgs/Odometry of ``pose`` (x, y, yaw in the world) relative to ``origin`` (the start pose:
+    the odom frame), with the base-frame velocity; frames ``odom`` -> ``base_link``."""
+    dx, dy = pose.x - origin.x, pose.y - origin.y
+    x = math.cos(origin.yaw) * dx + math.sin(origin.yaw) * dy
+    y = -math.sin(origin.yaw) * dx + math.cos(origin.yaw) * dy
+    yaw = math.remainder(pose.yaw - origin.yaw, 2 * math.pi)
+    msg = Odometry()
+    msg.header.stamp = to_stamp(stamp)
+    msg.header.frame_id = "odom"
+    msg.child_frame_id = "base_link"
+    msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+    msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+    msg.twist.twist.linear.x = float(linear)
+    msg.twist.twist.angular.z = float(angular)
+    return msg
+
+
+def grounding_to_markers(grounding: Grounding) -> MarkerArray:
+    """An arrow along the target's bearing and a text label, in the camera frame (RViz / Foxglove)."""
+    array = MarkerArray()
+    stamp = to_stamp(grounding.stamp)
+    arrow = Marker(ns="mm_robot", id=0, type=Marker.ARROW)
+    text = Marker(ns="mm_robot", id=1, type=Marker.TEXT_VIEW_FACING)
+    for marker in (arrow, text):
+        marker.header.stamp, marker.header.frame_id = stamp, grounding.frame_id
+        marker.color.a = 1.0
+    if grounding.target is None:
+        arrow.action = Marker.DELETE
+        text.text = f"'{grounding.phrase}': not in view"
+    else:
+        bearing = grounding.target.bearing  # optical frame: z forward, x right
+        arrow.scale.x, arrow.scale.y, arrow.scale.z = 1.0, 0.05, 0.05
+        arrow.pose.orientation.y = math.sin(-(math.pi / 2 - bearing) / 2)
+        arrow.pose.orientation.w = math.cos(-(math.pi / 2 - bearing) / 2)
+        arrow.color.g = 1.0
+        text.text = f"{grounding.target.label} ({grounding.target.score:.2f})"
+        text.pose.position.x, text.pose.position.z = -math.sin(bearing), math.cos(bearing)
+    text.scale.z = 0.1
+    text.color.r = text.color.g = text.color.b = 1.0
+    array.markers = [arrow, text]
+    return array
+
+
+def grounding_to_detections(grounding: Grounding):  # pragma: no cover - needs vision_msgs
+    """vision_msgs/Detection2DArray of every candidate; the target's class id is the phrase."""
+    array = Detection2DArray()
+    array.header.stamp, array.header.frame_id = to_stamp(grounding.stamp), grounding.frame_id
+    for candidate in grounding.candidates:
+        detection = Detection2D()
+        detection.header = array.header
+        x0, y0, x1, y1 = candidate.box
+        detection.bbox.center.position.x, detection.bbox.center.position.y = (x0 + x1) / 2, (y0 + y1) / 2
+        detection.bbox.size_x, detection.bbox.size_y = float(x1 - x0), float(y1 - y0)
+        hypothesis = ObjectHypothesisWithPose()
+        hypothesis.hypothesis.class_id = grounding.phrase if candidate is grounding.target else candidate.label
+        hypothesis.hypothesis.score = float(candidate.score)
+        detection.results = [hypothesis]
+        array.detections.append(detection)
+    return array

@@ -55,7 +55,7 @@ class BackgroundNode:
 
 
 @dataclass
-class Sample:
+class CmdVelSample:
     time: float
     linear: float
     angular: float
@@ -67,7 +67,7 @@ class Probe:
 
     domain_id: int
     namespace: str = ""
-    cmd_vel: list[Sample] = field(default_factory=list)
+    cmd_vel: list[CmdVelSample] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
     diagnostics: dict[str, list] = field(default_factory=dict)
 
@@ -84,7 +84,7 @@ class Probe:
 
     def _on_cmd_vel(self, msg: Twist) -> None:
         with self.lock:
-            self.cmd_vel.append(Sample(time.monotonic(), msg.linear.x, msg.angular.z))
+            self.cmd_vel.append(CmdVelSample(time.monotonic(), msg.linear.x, msg.angular.z))
 
     def _on_decision(self, msg: String) -> None:
         try:
@@ -118,7 +118,7 @@ class Probe:
         with self.lock:
             return predicate()
 
-    def samples_since(self, t: float) -> list[Sample]:
+    def samples_since(self, t: float) -> list[CmdVelSample]:
         with self.lock:
             return [s for s in self.cmd_vel if s.time >= t]
 

@@ -114,3 +114,25 @@ def test_camera_info_and_roi():
     assert info.k[0] == pytest.approx(160 / math.tan(math.radians(30)))
     roi = box_to_roi((-5, 10, 400, 50), 320, 240)
     assert (roi.x_offset, roi.y_offset, roi.width, roi.height) == (0, 10, 320, 40)
+
+
+def test_odometry_is_relative_to_the_start_pose():
+    from types import SimpleNamespace as Pose
+
+    from mm_robot.ros.conversions import odometry_msg
+    msg = odometry_msg(Pose(x=1.0, y=2.0, yaw=math.pi / 2), Pose(x=1.0, y=1.0, yaw=math.pi / 2), 0.3, -0.1, 12.5)
+    assert msg.header.frame_id == "odom" and msg.child_frame_id == "base_link"
+    assert msg.pose.pose.position.x == pytest.approx(1.0) and msg.pose.pose.position.y == pytest.approx(0.0, abs=1e-9)
+    assert msg.pose.pose.orientation.w == pytest.approx(1.0)  # same heading as at the start
+    assert (msg.twist.twist.linear.x, msg.twist.twist.angular.z) == (0.3, -0.1)
+
+
+def test_grounding_markers_point_at_the_target_or_say_not_in_view():
+    from mm_robot.core.records import Candidate, Grounding
+    from mm_robot.ros.conversions import grounding_to_markers
+    target = Candidate("red ball", 0.9, (10, 10, 50, 50), 0.3)
+    seen = grounding_to_markers(Grounding("red ball", target, (target,), 5.0, "cam", (320, 240), 0.9))
+    arrow, text = seen.markers
+    assert arrow.action == arrow.ADD and "red ball" in text.text and arrow.header.frame_id == "cam"
+    unseen = grounding_to_markers(Grounding("red ball", None, (), 5.0, "cam", (320, 240), 0.1))
+    assert unseen.markers[0].action == unseen.markers[0].DELETE and "not in view" in unseen.markers[1].text

@@ -36,3 +36,29 @@ def test_every_cited_convention_is_defined():
 def test_no_citation_of_documents_outside_the_repository():
     outside = cited(r"(DESIGN §\d+|Done-when|RELIABILITY\.md)")
     assert not outside, outside
+
+
+def _definitions():
+    import ast
+    for path in (ROOT / "mm_robot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            yield path.relative_to(ROOT), node
+
+
+def test_no_function_is_over_80_lines():
+    import ast
+    long = [(str(path), node.name, node.end_lineno - node.lineno + 1) for path, node in _definitions()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80]
+    assert not long, long
+
+
+def test_no_two_classes_share_a_name():
+    import ast
+    seen: dict[str, str] = {}
+    twice = []
+    for path, node in _definitions():
+        if isinstance(node, ast.ClassDef):
+            if node.name in seen and seen[node.name] != str(path):
+                twice.append((node.name, seen[node.name], str(path)))
+            seen.setdefault(node.name, str(path))
+    assert not twice, twice

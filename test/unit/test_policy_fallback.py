@@ -7,12 +7,12 @@ import sys
 import pytest
 
 from mm_robot.policies import load_policy
-from mm_robot.policies.runner import FusionConfig
+from mm_robot.policies.runner import FusionNodeConfig
 from mm_robot.bringup.graph import GraphOptions
 
 
 def test_the_fusion_model_is_the_default_policy():
-    assert FusionConfig().policy == "fusion" and GraphOptions().policy == "fusion"
+    assert FusionNodeConfig().policy == "fusion" and GraphOptions().policy == "fusion"
     from mm_robot.cli import build_parser
     parser = build_parser()
     for argv in (["up"], ["demo"], ["sim", "--scenario", "x.yaml"]):

@@ -9,7 +9,7 @@ import pytest
 from mm_robot.core.records import Action, Decision, Frame, PolicyOutput, ZERO
 from mm_robot.core.validation import InputError, InputLimits
 from mm_robot.policies import make_policy
-from mm_robot.policies.runner import FusionConfig, PolicyRunner
+from mm_robot.policies.runner import FusionNodeConfig, PolicyRunner
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
 
 
@@ -35,7 +35,7 @@ def frame(stamp: float) -> Frame:
 
 
 def runner_with(decision: Decision, **config) -> PolicyRunner:
-    return PolicyRunner(FusionConfig(**config), ScriptedPolicy(decision))
+    return PolicyRunner(FusionNodeConfig(**config), ScriptedPolicy(decision))
 
 
 FORWARD = Decision(Action.FORWARD, 0.9, "ahead", 0.3, 0.1)
@@ -100,7 +100,7 @@ def test_a_new_command_is_decided_on_the_held_frame_at_once():
 
 
 def test_commands_are_rate_limited_but_stop_always_passes():
-    runner = PolicyRunner(FusionConfig(), make_policy("baseline"), InputLimits(max_commands_per_second=2.0))
+    runner = PolicyRunner(FusionNodeConfig(), make_policy("baseline"), InputLimits(max_commands_per_second=2.0))
     runner.on_command("go to the red ball", 1.0)
     runner.on_command("go to the blue box", 1.0)
     with pytest.raises(InputError):
@@ -111,7 +111,7 @@ def test_commands_are_rate_limited_but_stop_always_passes():
 
 def test_end_to_end_with_the_baseline():
     scene = SyntheticScene(parse_scene("red ball 2 0.3"))
-    runner = PolicyRunner(FusionConfig(), make_policy("baseline"))
+    runner = PolicyRunner(FusionNodeConfig(), make_policy("baseline"))
     runner.on_command("go to the red ball", 5.0)
     runner.on_frame(Frame(scene.render(), 5.0), 5.0)
     result = runner.tick(5.01)
