@@ -22,7 +22,8 @@ from ..core.commands import is_stop, parse
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, bearing_of, steer
 from .modeling import FusionModel
-from .processing import prepare_audio, prepare_frame
+from .processing import prepare_audio, prepare_frame, resize_image
+from .serving import COMMAND_CACHE_SIZE, make_serving
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
 
@@ -71,43 +72,66 @@ class _PolicyBase:
 
 
 class FusionPolicy(_PolicyBase):
-    """Runs :class:`FusionModel` on the latest frame; the command's text states are cached."""
+    """Runs :class:`FusionModel` on the latest frame through a serving form (``serving.py``);
+    the command's tokens are computed once per command string and cached (LRU)."""
 
     def __init__(self, model: FusionModel, device: str = "cpu", name: str = "fusion",
                  presence_threshold: float = 0.5, hfov: Optional[float] = None,
                  search_turn: Optional[float] = 0.7, search_limit: float = 2 * math.pi + 0.3,
-                 seen_frames: int = 3) -> None:
+                 seen_frames: int = 3, serving: str = "onnx", num_threads: int = 1,
+                 command_cache: int = COMMAND_CACHE_SIZE, warm_up: bool = True) -> None:
         """``search_turn``: turn rate (rad/s, positive = left, the oracle's convention) used while
         the model says ``search``; None uses the continuous head's angular output instead (a
         checkpoint trained with flip augmentation of search frames predicts ~0 there).
         ``search_limit``: after turning this far (rad) in search of the same command without
         finding it, report ``not_found`` and stop until the next command; the count restarts
-        only after ``seen_frames`` consecutive frames that are not ``search``."""
+        only after ``seen_frames`` consecutive frames that are not ``search``.
+        ``serving``: "onnx" (ONNX Runtime, falls back to "torch" with a warning) or "torch";
+        ``num_threads``: its intra-op threads; ``command_cache``: distinct commands whose
+        tokens are kept; ``warm_up``: run :meth:`warm_up` now, so the first command is as fast as
+        later ones."""
         super().__init__(name, hfov if hfov is not None else model.config.hfov, presence_threshold)
+        if device != "cpu" and serving == "onnx":
+            serving = "torch"  # the ONNX form runs on the CPU provider only
         self.model = model.to(device).eval()
         self.device = device
+        self.serving = make_serving(self.model, serving, num_threads, command_cache)
         self.actions = [Action(a) for a in model.config.actions]
         self.search_turn = search_turn
         self.search_limit = float(search_limit)
         self.seen_frames = int(seen_frames)
         self.reset()
+        if warm_up:
+            self.warm_up()
 
-    @torch.inference_mode()
+    def warm_up(self, text: str = "warm up: go to the grey box") -> float:
+        """Run the text tower and the serving form once on a blank frame, so that lazy
+        initialisation (tokenizer, kernels, memory pools) is paid now and not by the first
+        command. Returns the seconds it took. The warm-up text stays in the command cache."""
+        t0 = time.perf_counter()
+        cfg = self.model.config
+        blank = np.zeros((1, cfg.image_height, cfg.image_width, 3), dtype=np.uint8)
+        for _ in range(2):  # the second pass meets the allocations the first one made
+            self.serving.predict(blank, [text])
+        return time.perf_counter() - t0
+
     def select_action(self, observation: Observation) -> PolicyOutput:
         t0 = time.perf_counter()
         trivial = self._trivial(observation, t0)
         if trivial is not None:
             return trivial
         cfg = self.model.config
-        images = prepare_frame(observation.frame.image, cfg.image_height, cfg.image_width).to(self.device)
+        image = resize_image(observation.frame.image, cfg.image_height, cfg.image_width)
         audio = None
         if cfg.use_audio and observation.audio is not None:
             audio = prepare_audio(observation.audio.samples, observation.audio.rate, cfg.audio_sample_rate,
                                   cfg.audio_max_seconds).to(self.device)
-        out = self.model.encode(images, [observation.command.text], audio)
+        out = self.serving.predict(image[None], [observation.command.text], audio)
         presence = float(out.presence[0])
         grounding = self._grounding(observation, out.box[0].tolist(), presence)
-        probs = out.action_logits[0].softmax(-1)
+        logits = out.action_logits[0].astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
         index = int(probs.argmax())
         action = self.actions[index]
         linear, angular = (float(v) for v in out.velocity[0])
@@ -187,11 +211,12 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
 
     ``checkpoint``: a ``FusionModel.save_pretrained`` directory (default: the bundled
     ``resources/checkpoints/fusion_default``) or a CLIP checkpoint directory (zero-shot).
-    Keyword options: ``name``, ``presence_threshold``, ``hfov``; for zero-shot also
+    Keyword options: ``name``, ``presence_threshold``, ``hfov``; for a trained checkpoint also
+    ``serving``, ``command_cache`` and ``warm_up`` (:class:`FusionPolicy`); for zero-shot
     ``steering`` and the :class:`ZeroShotClipGrounder` options; ``num_threads`` sets torch's
-    intra-op threads (the fusion node runs with 1).
+    and the serving form's intra-op threads (the fusion node runs with 1).
     """
-    threads = kw.pop("num_threads", None)
+    threads = kw.get("num_threads")
     if threads:
         torch.set_num_threads(int(threads))
     path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT  # "" (a ROS parameter default) too
@@ -201,6 +226,7 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
                                 "train one with `mm-robot train` or pass checkpoint=DIR")
     model_type = json.loads(config_file.read_text()).get("model_type")
     if model_type == "clip":
+        kw.pop("num_threads", None)
         return ZeroShotPolicy(path, device=device, **kw)
     overrides = kw.pop("overrides", {}) or {}
     model = FusionModel.from_pretrained(path, **overrides).for_inference()
