@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -34,7 +35,9 @@ def measure(width: int, height: int, rate_hz: float, seconds: float, domain_id: 
     try:
         sent = subprocess.run([sys.executable, "-m", "mm_robot.bench.dds", "publish", *common], env=env,
                               capture_output=True, text=True, timeout=seconds + 60)
-        received, _ = receiver.communicate(timeout=seconds + 60)
+        time.sleep(0.5)  # the last images in flight
+        receiver.send_signal(signal.SIGINT)  # the receiver stops and reports
+        received, _ = receiver.communicate(timeout=30)
     finally:
         if receiver.poll() is None:
             receiver.kill()
@@ -85,14 +88,11 @@ def _receive(args, node) -> dict:
         ages.append(time.time() - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9))
         stamps.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
     node.create_subscription(Image, "bench/image", on_image, qos.SENSOR)
-    end = time.monotonic() + args.seconds + 25.0  # discovery, then the publisher's run
-    count, last = 0, time.monotonic()
-    while time.monotonic() < end:
+    stop = []
+    signal.signal(signal.SIGINT, lambda *_: stop.append(True))  # sent by measure() once the publisher is done
+    end = time.monotonic() + args.seconds + 120.0  # never longer than this, even if nobody says stop
+    while not stop and time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.1)
-        if len(ages) != count:
-            count, last = len(ages), time.monotonic()
-        elif ages and time.monotonic() - last > 2.0:  # the publisher has finished
-            break
     age = np.asarray(ages) * 1e3 if ages else np.zeros(1)
     return {"received": len(stamps), "age_ms_p50": round(float(np.percentile(age, 50)), 1),
             "age_ms_p99": round(float(np.percentile(age, 99)), 1)}

@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/bench", help="directory for bench.json, bench.md and the plots")
     p.add_argument("--quick", action="store_true",
                    help="a smoke test (about 2 min): few frames, 4 swaps, 1 s of DDS per setting")
-    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of: " + ", ".join(PARTS))
+    p.add_argument("--parts", default=None, help="comma-separated subset of: " + ", ".join(PARTS)
+                   + " (default: all of them, or none with --soak)")
     p.add_argument("--policies", default="baseline,fusion", help="policies for the live-graph part")
     p.add_argument("--frames", type=int, default=None, help="timed frames per compute measurement (default 600)")
     p.add_argument("--swaps", type=int, default=None, help="ball swaps (one a second) per policy (default 60)")
@@ -54,7 +55,8 @@ def bench_main(argv: Optional[Sequence[str]] = None) -> int:
     trials = args.trials or (1 if quick else 3)
     dds_seconds = args.dds_seconds or (1.0 if quick else 5.0)
     domain = args.domain_id if args.domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID") or 77)
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    chosen = args.parts if args.parts is not None else ("" if args.soak > 0 else ",".join(PARTS))
+    parts = [p.strip() for p in chosen.split(",") if p.strip()]
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise SystemExit(f"mm-robot bench: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")

@@ -23,7 +23,7 @@ from ..core.records import Action, Candidate, Decision, Grounding, Observation, 
 from ..core.steering import SteeringConfig, bearing_of, steer
 from .modeling import FusionModel
 from .processing import prepare_audio, prepare_frame, resize_image
-from .serving import COMMAND_CACHE_SIZE, make_serving
+from .serving import COMMAND_CACHE_SIZE, LruCache, make_serving
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
 
@@ -35,6 +35,11 @@ def _pixel_box(box: tuple[float, float, float, float], width: int, height: int) 
     return px[0], px[1], max(px[2], px[0]), max(px[3], px[1])
 
 
+def _read_command(text: str) -> tuple[bool, str]:
+    """(has a stop word, the phrase a grounding names) of a command; cached per command string."""
+    return is_stop(text), parse(text).label or text
+
+
 class _PolicyBase:
     name = "fusion"
 
@@ -42,13 +47,14 @@ class _PolicyBase:
         self.name = name
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
+        self._readings: LruCache[str, tuple[bool, str]] = LruCache(_read_command, COMMAND_CACHE_SIZE)
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
         command = observation.command
         if command is None or not command.text.strip():
             reason, action = "no command", Action.IDLE
-        elif is_stop(command.text):
+        elif self._readings(command.text)[0]:
             reason, action = "stop word in command", Action.STOP
         else:
             return None
@@ -58,7 +64,7 @@ class _PolicyBase:
     def _grounding(self, observation: Observation, box_norm, presence: float) -> Grounding:
         frame = observation.frame
         text = observation.command.text
-        phrase = parse(text).label or text
+        phrase = self._readings(text)[1]
         box = _pixel_box(box_norm, frame.width, frame.height)
         bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, self.hfov)
         candidate = Candidate(phrase, float(presence), box, bearing)
