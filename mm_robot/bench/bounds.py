@@ -71,7 +71,7 @@ def matmul_peak(sizes: tuple[int, ...] = (256, 512, 1024), repeats: int = 20) ->
         if onnx_run is not None:
             runs["onnxruntime"] = lambda: onnx_run(a, b)
         for name, fn in runs.items():
-            rate = 2.0 * n ** 3 / best_seconds(fn, max(3, repeats * 256 // n)) / 1e9
+            rate = 2.0 * n**3 / best_seconds(fn, max(3, repeats * 256 // n)) / 1e9
             out[name] = max(out.get(name, 0.0), rate)
     out["best"] = max(out.values())
     return {k: round(v, 2) for k, v in out.items()}
@@ -79,7 +79,7 @@ def matmul_peak(sizes: tuple[int, ...] = (256, 512, 1024), repeats: int = 20) ->
 
 def copy_bandwidth(megabytes: int = 256, repeats: int = 8) -> float:
     """GB/s (bytes read + bytes written) of ``np.copyto`` between two ``megabytes`` arrays."""
-    src = np.ones(megabytes * 2 ** 20 // 4, dtype=np.float32)
+    src = np.ones(megabytes * 2**20 // 4, dtype=np.float32)
     dst = np.empty_like(src)
     seconds = best_seconds(lambda: np.copyto(dst, src), repeats, warmup=1)
     return round(2 * src.nbytes / seconds / 1e9, 2)

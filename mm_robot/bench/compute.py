@@ -28,10 +28,18 @@ from pathlib import Path
 from typing import Callable, Optional
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-COMMANDS = ("go to the red ball", "drive to the blue box", "find the green cylinder please",
-            "head over to the yellow cone", "approach the purple capsule", "go towards the white ball",
-            "please move to the orange box", "roll over to the black cylinder", "find the red cube",
-            "go to the cyan sphere")
+COMMANDS = (
+    "go to the red ball",
+    "drive to the blue box",
+    "find the green cylinder please",
+    "head over to the yellow cone",
+    "approach the purple capsule",
+    "go towards the white ball",
+    "please move to the orange box",
+    "roll over to the black cylinder",
+    "find the red cube",
+    "go to the cyan sphere",
+)
 
 
 def run_pinned(out: Path, frames: int, checkpoint: str = "", core: Optional[int] = None) -> dict:
@@ -53,9 +61,14 @@ def percentiles(ms: list[float], blocks: Optional[list[float]] = None) -> dict[s
     import numpy as np
 
     values = np.asarray(ms, dtype=float)
-    out = {"n": int(values.size), "p50": round(float(np.percentile(values, 50)), 3),
-           "p90": round(float(np.percentile(values, 90)), 3), "p99": round(float(np.percentile(values, 99)), 3),
-           "max": round(float(values.max()), 3), "mean": round(float(values.mean()), 3)}
+    out = {
+        "n": int(values.size),
+        "p50": round(float(np.percentile(values, 50)), 3),
+        "p90": round(float(np.percentile(values, 90)), 3),
+        "p99": round(float(np.percentile(values, 99)), 3),
+        "max": round(float(values.max()), 3),
+        "mean": round(float(values.mean()), 3),
+    }
     if blocks:
         out["best_block_p50"] = round(min(blocks), 3)
     return out
@@ -110,7 +123,9 @@ def camera_frame(width: int = 320, height: int = 240):
     """A synthetic 320x240 frame with a red ball left of centre and a blue box behind."""
     from ..sources.synthetic_scene import SyntheticScene, parse_scene
 
-    return SyntheticScene(parse_scene("red ball 2.5 0.8; blue box 3.5 0.0"), width=width, height=height).render()
+    return SyntheticScene(
+        parse_scene("red ball 2.5 0.8; blue box 3.5 0.0"), width=width, height=height
+    ).render()
 
 
 def serving_times(checkpoint: str, form: str, frames: int) -> dict:
@@ -126,12 +141,20 @@ def serving_times(checkpoint: str, form: str, frames: int) -> dict:
     image = camera_frame()
     model_input = resize_image(image, cfg.image_height, cfg.image_width)[None]
     observation = Observation(Frame(image, 1.0), Command(COMMANDS[0], 1.0), now=1.0)
-    timings = interleaved({
-        "model_ms": lambda: policy.serving.predict(model_input, [COMMANDS[0]]),
-        "select_action_ms": lambda: policy.select_action(observation),
-        "resize_ms": lambda: resize_image(image, cfg.image_height, cfg.image_width)}, frames)
-    return {"serving": policy.serving.name, **timings, "input": [cfg.image_height, cfg.image_width],
-            "camera": [int(s) for s in np.shape(image)[:2]]}
+    timings = interleaved(
+        {
+            "model_ms": lambda: policy.serving.predict(model_input, [COMMANDS[0]]),
+            "select_action_ms": lambda: policy.select_action(observation),
+            "resize_ms": lambda: resize_image(image, cfg.image_height, cfg.image_width),
+        },
+        frames,
+    )
+    return {
+        "serving": policy.serving.name,
+        **timings,
+        "input": [cfg.image_height, cfg.image_width],
+        "camera": [int(s) for s in np.shape(image)[:2]],
+    }
 
 
 def loop_capacity(policy, frames: int) -> dict:
@@ -152,9 +175,13 @@ def loop_capacity(policy, frames: int) -> dict:
         json.dumps(out.decision.to_json())
         if out.grounding is not None:
             json.dumps(out.grounding.to_json())
+
     ms = interleaved({"loop": one}, frames)["loop"]
-    return {"frames_per_s": round(1e3 / ms["mean"], 1), "frames_per_s_best_block": round(1e3 / ms["best_block_p50"], 1),
-            "per_frame_ms": ms}
+    return {
+        "frames_per_s": round(1e3 / ms["mean"], 1),
+        "frames_per_s_best_block": round(1e3 / ms["best_block_p50"], 1),
+        "per_frame_ms": ms,
+    }
 
 
 def warm_start(checkpoint: str, commands: int) -> dict:
@@ -173,8 +200,12 @@ def warm_start(checkpoint: str, commands: int) -> dict:
         t = time.perf_counter()
         policy.select_action(observation)
         first_ms.append((time.perf_counter() - t) * 1e3)
-    return {"construct_s": round(built, 2), "first_command_ms": round(first_ms[0], 2),
-            "new_command_ms": percentiles(first_ms), "serving": policy.serving.name}
+    return {
+        "construct_s": round(built, 2),
+        "first_command_ms": round(first_ms[0], 2),
+        "new_command_ms": percentiles(first_ms),
+        "serving": policy.serving.name,
+    }
 
 
 def measure(frames: int, checkpoint: str) -> dict:
@@ -187,11 +218,14 @@ def measure(frames: int, checkpoint: str) -> dict:
     flops = model_flops(checkpoint)
     result["serving"] = {form: serving_times(checkpoint, form, frames) for form in ("onnx", "torch")}
     from ..model.policy import load_fusion_policy
+
     result["loop_capacity"] = {
         "fusion": loop_capacity(load_fusion_policy(checkpoint or None, num_threads=1), frames),
-        "fusion_torch": loop_capacity(load_fusion_policy(checkpoint or None, num_threads=1, serving="torch"),
-                                      frames),
-        "baseline": loop_capacity(make_policy("baseline"), frames)}
+        "fusion_torch": loop_capacity(
+            load_fusion_policy(checkpoint or None, num_threads=1, serving="torch"), frames
+        ),
+        "baseline": loop_capacity(make_policy("baseline"), frames),
+    }
     peak_after = matmul_peak()
     peak = {k: max(peak_before[k], peak_after.get(k, 0.0)) for k in peak_before}
     bound_ms = flops / (peak["best"] * 1e9) * 1e3
@@ -199,9 +233,14 @@ def measure(frames: int, checkpoint: str) -> dict:
         for key in ("model", "select_action"):
             timing[f"{key}_ratio"] = round(timing[f"{key}_ms"]["p50"] / bound_ms, 2)
             timing[f"{key}_ratio_best_block"] = round(timing[f"{key}_ms"]["best_block_p50"] / bound_ms, 2)
-    result["bounds"] = {"matmul_peak_gflops": peak, "matmul_peak_before": peak_before,
-                        "matmul_peak_after": peak_after, "copy_bandwidth_gbs": bandwidth,
-                        "model_mflops": round(flops / 1e6, 2), "compute_bound_ms": round(bound_ms, 3)}
+    result["bounds"] = {
+        "matmul_peak_gflops": peak,
+        "matmul_peak_before": peak_before,
+        "matmul_peak_after": peak_after,
+        "copy_bandwidth_gbs": bandwidth,
+        "model_mflops": round(flops / 1e6, 2),
+        "compute_bound_ms": round(bound_ms, 3),
+    }
     return result
 
 
@@ -212,6 +251,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--checkpoint", default="", help="fusion checkpoint (default: the shipped one)")
     args = parser.parse_args(argv)
     import torch
+
     torch.set_num_threads(1)
     Path(args.out).write_text(json.dumps(measure(args.frames, args.checkpoint), indent=2) + "\n")
     return 0

@@ -22,27 +22,53 @@ SIZES = ((320, 240), (640, 480), (1920, 1080))
 TRANSPORTS = {"default": None, "LARGE_DATA": "LARGE_DATA"}
 
 
-def measure(width: int, height: int, rate_hz: float, seconds: float, domain_id: int,
-            transport: Optional[str]) -> dict:
+def measure(
+    width: int, height: int, rate_hz: float, seconds: float, domain_id: int, transport: Optional[str]
+) -> dict:
     """Delivery of ``seconds`` of ``width`` x ``height`` images at ``rate_hz``."""
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id)}
     env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
     if transport:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = transport
-    common = ["--width", str(width), "--height", str(height), "--rate", str(rate_hz), "--seconds", str(seconds)]
-    receiver = subprocess.Popen([sys.executable, "-m", "mm_robot.bench.dds", "receive", *common], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    common = [
+        "--width",
+        str(width),
+        "--height",
+        str(height),
+        "--rate",
+        str(rate_hz),
+        "--seconds",
+        str(seconds),
+    ]
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "mm_robot.bench.dds", "receive", *common],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        sent = subprocess.run([sys.executable, "-m", "mm_robot.bench.dds", "publish", *common], env=env,
-                              capture_output=True, text=True, timeout=seconds + 60)
+        sent = subprocess.run(
+            [sys.executable, "-m", "mm_robot.bench.dds", "publish", *common],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
         time.sleep(0.5)  # the last images in flight
         receiver.send_signal(signal.SIGINT)  # the receiver stops and reports
         received, _ = receiver.communicate(timeout=30)
     finally:
         if receiver.poll() is None:
             receiver.kill()
-    out = {"width": width, "height": height, "rate_hz": rate_hz, "transport": transport or "default",
-           **json.loads(sent.stdout.strip().splitlines()[-1]), **json.loads(received.strip().splitlines()[-1])}
+    out = {
+        "width": width,
+        "height": height,
+        "rate_hz": rate_hz,
+        "transport": transport or "default",
+        **json.loads(sent.stdout.strip().splitlines()[-1]),
+        **json.loads(received.strip().splitlines()[-1]),
+    }
     out["delivered"] = round(out["received"] / out["sent"], 3) if out["sent"] else 0.0
     out["dropped"] = max(0, out["sent"] - out["received"])
     out["received_hz"] = round(out["received"] / seconds, 1)
@@ -58,7 +84,9 @@ def _publish(args, node) -> dict:
 
     publisher = node.create_publisher(Image, "bench/image", qos.SENSOR_PUB)
     msg = Image(height=args.height, width=args.width, encoding="rgb8", step=args.width * 3)
-    msg.data = np.random.default_rng(0).integers(0, 256, args.width * args.height * 3, dtype=np.uint8).tobytes()
+    msg.data = (
+        np.random.default_rng(0).integers(0, 256, args.width * args.height * 3, dtype=np.uint8).tobytes()
+    )
     end = time.monotonic() + 20.0
     while publisher.get_subscription_count() == 0 and time.monotonic() < end:
         time.sleep(0.05)
@@ -87,6 +115,7 @@ def _receive(args, node) -> dict:
     def on_image(msg: Image) -> None:
         ages.append(time.time() - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9))
         stamps.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
+
     node.create_subscription(Image, "bench/image", on_image, qos.SENSOR)
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(True))  # sent by measure() once the publisher is done
@@ -94,8 +123,11 @@ def _receive(args, node) -> dict:
     while not stop and time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.1)
     age = np.asarray(ages) * 1e3 if ages else np.zeros(1)
-    return {"received": len(stamps), "age_ms_p50": round(float(np.percentile(age, 50)), 1),
-            "age_ms_p99": round(float(np.percentile(age, 99)), 1)}
+    return {
+        "received": len(stamps),
+        "age_ms_p50": round(float(np.percentile(age, 50)), 1),
+        "age_ms_p99": round(float(np.percentile(age, 99)), 1),
+    }
 
 
 def main(argv: Optional[list[str]] = None) -> int:

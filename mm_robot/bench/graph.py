@@ -41,9 +41,14 @@ from ..sources.synthetic_scene import SyntheticScene, parse_scene
 from .process import ProcessSampler
 
 SCENE = "red ball 2.5 {y}; blue box 3.5 0.0"
-SWITCH_COMMANDS = (("go to the blue box", "blue box"), ("drive to the red ball", "red ball"),
-                   ("find the blue box please", "blue box"), ("please go to the red ball", "red ball"),
-                   ("head to the blue box", "blue box"), ("move towards the red ball", "red ball"))
+SWITCH_COMMANDS = (
+    ("go to the blue box", "blue box"),
+    ("drive to the red ball", "red ball"),
+    ("find the blue box please", "blue box"),
+    ("please go to the red ball", "red ball"),
+    ("head to the blue box", "blue box"),
+    ("move towards the red ball", "red ball"),
+)
 
 
 @dataclass
@@ -65,7 +70,9 @@ class GraphProbe:
         hfov = math.radians(60.0)
         self.messages = {}
         for side in (1, -1):
-            scene = SyntheticScene(parse_scene(SCENE.format(y=0.8 * side)), width=width, height=height, hfov=hfov)
+            scene = SyntheticScene(
+                parse_scene(SCENE.format(y=0.8 * side)), width=width, height=height, hfov=hfov
+            )
             frame = Frame(scene.render(), 0.0, "camera_optical_frame")
             self.messages[side] = (frame_to_image(frame), camera_info_for(frame, hfov))
         self.side = 1
@@ -79,8 +86,9 @@ class GraphProbe:
         self.command_pub = node.create_publisher(String, "command", qos.RELIABLE)
         self.estop_pub = node.create_publisher(Bool, "estop", qos.LATCHED)
         node.create_subscription(String, "decision", self._record("decisions", json.loads), qos.RELIABLE)
-        node.create_subscription(String, "perception/grounding", self._record("groundings", json.loads),
-                                 qos.RELIABLE)
+        node.create_subscription(
+            String, "perception/grounding", self._record("groundings", json.loads), qos.RELIABLE
+        )
         node.create_subscription(Twist, "cmd_vel_proposal", self._on_proposal, qos.COMMAND_VELOCITY)
         node.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
         self._running = True
@@ -93,6 +101,7 @@ class GraphProbe:
             received = time.time()
             with self.lock:
                 getattr(self.seen, name).append((received, parse(msg.data)))
+
         return callback
 
     def _on_proposal(self, msg: Twist) -> None:
@@ -150,7 +159,9 @@ class GraphProbe:
         return lambda: any(r >= t and (lin or ang) for r, lin, ang in self.seen.cmd_vel)
 
     def first_zero_after(self, t: float, timeout: float) -> Optional[float]:
-        found = self.wait_for(lambda: any(r >= t and lin == 0 == ang for r, lin, ang in self.seen.cmd_vel), timeout)
+        found = self.wait_for(
+            lambda: any(r >= t and lin == 0 == ang for r, lin, ang in self.seen.cmd_vel), timeout
+        )
         if not found:
             return None
         with self.lock:
@@ -166,15 +177,26 @@ def swap_latencies(seen: Recorded) -> tuple[int, dict[str, list[float]]]:
     """The number of swaps (first frame with the ball on its new side), and per stream the
     seconds from each swap to the first decision, proposal and cmd_vel turning toward the new
     side (swaps a stream never answered are left out), and proposal -> cmd_vel."""
-    swaps = [(stamp, side) for (stamp, side), (_, before) in zip(seen.frames[1:], seen.frames) if side != before]
-    out: dict[str, list[float]] = {"image_to_decision": [], "image_to_proposal": [], "image_to_cmd_vel": [],
-                                   "proposal_to_cmd_vel": []}
-    streams = {"decision": [(r, float(d.get("angular", 0.0))) for r, d in seen.decisions],
-               "proposal": seen.proposals, "cmd_vel": [(r, ang) for r, _, ang in seen.cmd_vel]}
+    swaps = [
+        (stamp, side) for (stamp, side), (_, before) in zip(seen.frames[1:], seen.frames) if side != before
+    ]
+    out: dict[str, list[float]] = {
+        "image_to_decision": [],
+        "image_to_proposal": [],
+        "image_to_cmd_vel": [],
+        "proposal_to_cmd_vel": [],
+    }
+    streams = {
+        "decision": [(r, float(d.get("angular", 0.0))) for r, d in seen.decisions],
+        "proposal": seen.proposals,
+        "cmd_vel": [(r, ang) for r, _, ang in seen.cmd_vel],
+    }
     for i, (start, side) in enumerate(swaps):
         end = swaps[i + 1][0] if i + 1 < len(swaps) else math.inf
-        first = {name: next((r for r, ang in stream if start <= r < end and ang * side > 0), None)
-                 for name, stream in streams.items()}
+        first = {
+            name: next((r for r, ang in stream if start <= r < end and ang * side > 0), None)
+            for name, stream in streams.items()
+        }
         for name, t in first.items():
             if t is not None:
                 out[f"image_to_{name}"].append(t - start)
@@ -187,14 +209,19 @@ def summary_ms(seconds: list[float]) -> dict:
     if not seconds:
         return {"n": 0}
     ms = np.asarray(seconds) * 1e3
-    return {"n": int(ms.size), **{f"p{q}": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 99)},
-            "max": round(float(ms.max()), 1)}
+    return {
+        "n": int(ms.size),
+        **{f"p{q}": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 99)},
+        "max": round(float(ms.max()), 1),
+    }
 
 
 def _command_latency(probe: GraphProbe, text: str, label: str, timeout: float) -> Optional[float]:
     """Say ``text``; seconds to the first grounding naming ``label``."""
     t = probe.say(text)
-    hit = lambda: any(r >= t and label in str(g.get("phrase", "")) for r, g in probe.seen.groundings)  # noqa: E731
+
+    def hit() -> bool:
+        return any(r >= t and label in str(g.get("phrase", "")) for r, g in probe.seen.groundings)
     if not probe.wait_for(hit, timeout):
         return None
     with probe.lock:
@@ -227,13 +254,26 @@ def _safety_trials(probe: GraphProbe, trials: int) -> dict[str, list[float]]:
     return out
 
 
-def run_policy(policy: str, domain_id: int, swaps: int, trials: int, log_path,
-               checkpoint: str = "", startup_timeout: float = 90.0) -> dict:
+def run_policy(
+    policy: str,
+    domain_id: int,
+    swaps: int,
+    trials: int,
+    log_path,
+    checkpoint: str = "",
+    startup_timeout: float = 90.0,
+) -> dict:
     """One graph (safety controller + fusion node running ``policy``), measured as the module says."""
-    specs = [NodeSpec("safety_controller_node", "safety_controller_node"),
-             NodeSpec("fusion_node", "fusion_node", {"policy": policy, "use_audio": False,
-                                                     **({"checkpoint": checkpoint} if checkpoint else {})})]
+    specs = [
+        NodeSpec("safety_controller_node", "safety_controller_node"),
+        NodeSpec(
+            "fusion_node",
+            "fusion_node",
+            {"policy": policy, "use_audio": False, **({"checkpoint": checkpoint} if checkpoint else {})},
+        ),
+    ]
     import os
+
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id)}
     with open(log_path, "w") as log:
         supervisor = Supervisor(specs, GraphOptions(), log=lambda _: None, env=env, output=log)
@@ -243,7 +283,9 @@ def run_policy(policy: str, domain_id: int, swaps: int, trials: int, log_path,
         try:
             started = time.time()
             if not probe.wait_for(lambda: len(probe.seen.decisions) > 3, startup_timeout):
-                raise RuntimeError(f"fusion_node ({policy}) sent no decision in {startup_timeout:.0f} s; see {log_path}")
+                raise RuntimeError(
+                    f"fusion_node ({policy}) sent no decision in {startup_timeout:.0f} s; see {log_path}"
+                )
             result: dict = {"policy": policy, "ready_s": round(time.time() - started, 1)}
             first = _command_latency(probe, "go to the red ball", "red ball", 10.0)
             sampler.start()
@@ -268,7 +310,8 @@ def run_policy(policy: str, domain_id: int, swaps: int, trials: int, log_path,
     result["command_to_grounding_ms"] = {
         "first_after_start": None if first is None else round(first * 1e3, 1),
         "later": summary_ms([t for t in later if t is not None]),
-        "missed": sum(t is None for t in later)}
+        "missed": sum(t is None for t in later),
+    }
     result["safety_ms"] = {k: summary_ms(v) for k, v in safety.items()}
     result["frames_published"] = sent
     return result

@@ -68,6 +68,9 @@ class ProcessSampler:
                 share = (cpu_seconds(pid) - self._cpu0[name]) / wall
             except OSError:
                 share = float("nan")
-            out[name] = {"cpu_share": round(share, 3), "rss_mb": round(rss[-1], 1) if rss else float("nan"),
-                         "rss_max_mb": round(max(rss), 1) if rss else float("nan")}
+            out[name] = {
+                "cpu_share": round(share, 3),
+                "rss_mb": round(rss[-1], 1) if rss else float("nan"),
+                "rss_max_mb": round(max(rss), 1) if rss else float("nan"),
+            }
         return out

@@ -24,9 +24,14 @@ WINDOW_S = 10.0
 
 
 def run_soak(minutes: float, domain_id: int, out: Path, checkpoint: str = "") -> dict:
-    specs = [NodeSpec("safety_controller_node", "safety_controller_node"),
-             NodeSpec("fusion_node", "fusion_node", {"policy": "fusion", "use_audio": False,
-                                                     **({"checkpoint": checkpoint} if checkpoint else {})})]
+    specs = [
+        NodeSpec("safety_controller_node", "safety_controller_node"),
+        NodeSpec(
+            "fusion_node",
+            "fusion_node",
+            {"policy": "fusion", "use_audio": False, **({"checkpoint": checkpoint} if checkpoint else {})},
+        ),
+    ]
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id)}
     windows: list[dict] = []
     with open(out / "nodes_soak.log", "w") as log:
@@ -53,10 +58,15 @@ def run_soak(minutes: float, domain_id: int, out: Path, checkpoint: str = "") ->
                     probe.seen.proposals.clear()
                     probe.seen.frames.clear()
                 lag_ms = np.asarray(lags) * 1e3 if lags else np.full(1, np.nan)
-                windows.append({"t_s": round(time.time() - start, 1),
-                                "rss_mb": {r.spec.name: round(rss_mb(r.process.pid), 1) for r in supervisor.running},
-                                "lag_ms_p50": round(float(np.percentile(lag_ms, 50)), 1),
-                                "lag_ms_p99": round(float(np.percentile(lag_ms, 99)), 1), "n": len(lags)})
+                windows.append(
+                    {
+                        "t_s": round(time.time() - start, 1),
+                        "rss_mb": {r.spec.name: round(rss_mb(r.process.pid), 1) for r in supervisor.running},
+                        "lag_ms_p50": round(float(np.percentile(lag_ms, 50)), 1),
+                        "lag_ms_p99": round(float(np.percentile(lag_ms, 99)), 1),
+                        "n": len(lags),
+                    }
+                )
         finally:
             probe.close()
             supervisor.stop()
@@ -72,31 +82,51 @@ def summarise(windows: list[dict]) -> dict:
     slopes = {}
     for node in windows[0]["rss_mb"] if windows else []:
         mb = np.array([w["rss_mb"][node] for w in windows])
-        slopes[node] = {"start_mb": float(mb[0]), "end_mb": float(mb[-1]),
-                        "slope_mb_per_hour": round(float(np.polyfit(t[late], mb[late], 1)[0] * 3600), 2)
-                        if late.sum() >= 2 else float("nan")}
+        slopes[node] = {
+            "start_mb": float(mb[0]),
+            "end_mb": float(mb[-1]),
+            "slope_mb_per_hour": round(float(np.polyfit(t[late], mb[late], 1)[0] * 3600), 2)
+            if late.sum() >= 2
+            else float("nan"),
+        }
     p99 = np.array([w["lag_ms_p99"] for w in windows])
     first = p99[t <= 300.0] if (t <= 300.0).any() else p99
     reference = float(np.nanmedian(first)) if first.size else float("nan")
-    return {"minutes": round(float(t[-1]) / 60, 2) if t.size else 0.0, "window_s": WINDOW_S, "rss": slopes,
-            "lag_p99_ms_first_5_min": round(reference, 1),
-            "lag_p99_ms_worst_window": round(float(np.nanmax(p99)), 1) if p99.size else float("nan"),
-            "windows_within_20_percent": int(np.sum(p99 <= 1.2 * reference)), "windows": windows}
+    return {
+        "minutes": round(float(t[-1]) / 60, 2) if t.size else 0.0,
+        "window_s": WINDOW_S,
+        "rss": slopes,
+        "lag_p99_ms_first_5_min": round(reference, 1),
+        "lag_p99_ms_worst_window": round(float(np.nanmax(p99)), 1) if p99.size else float("nan"),
+        "windows_within_20_percent": int(np.sum(p99 <= 1.2 * reference)),
+        "windows": windows,
+    }
 
 
 def soak_markdown(soak: dict) -> str:
-    lines = [f"## Soak ({soak['minutes']} min, fusion policy, windows of {soak['window_s']:g} s)", "",
-             "| node | RSS start | RSS end | slope (from minute 1) |", "|---|---:|---:|---:|"]
+    lines = [
+        f"## Soak ({soak['minutes']} min, fusion policy, windows of {soak['window_s']:g} s)",
+        "",
+        "| node | RSS start | RSS end | slope (from minute 1) |",
+        "|---|---:|---:|---:|",
+    ]
     for node, r in soak["rss"].items():
         lines.append(f"| {node} | {r['start_mb']} MB | {r['end_mb']} MB | {r['slope_mb_per_hour']} MB/h |")
-    lines += ["", f"Image -> grounding p99: {soak['lag_p99_ms_first_5_min']} ms (median window of the first "
-              f"5 min), worst window {soak['lag_p99_ms_worst_window']} ms; {soak['windows_within_20_percent']} of "
-              f"{len(soak['windows'])} windows within 20 % of the first.", "", "![soak](soak.png)", ""]
+    lines += [
+        "",
+        f"Image -> grounding p99: {soak['lag_p99_ms_first_5_min']} ms (median window of the first "
+        f"5 min), worst window {soak['lag_p99_ms_worst_window']} ms; {soak['windows_within_20_percent']} of "
+        f"{len(soak['windows'])} windows within 20 % of the first.",
+        "",
+        "![soak](soak.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def plot(windows: list[dict], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -326,7 +326,8 @@ class FusionModel(nn.Module):
         pos, centres = self._positions(rows, cols, y0.device)
         return y0, y0 + pos, centres, (rows, cols)
 
-    def heads(self, y: torch.Tensor, q: torch.Tensor, centres: torch.Tensor, grid: tuple[int, int]) -> HeadOutputs:
+    def heads(self, y: torch.Tensor, q: torch.Tensor, centres: torch.Tensor,
+              grid: tuple[int, int]) -> HeadOutputs:
         """Grounding and action heads: image tokens y (B, N, d) (with positions), pooled query q (B, d)."""
         cfg = self.config
         rows, cols = grid

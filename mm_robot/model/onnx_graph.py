@@ -80,8 +80,13 @@ class ServingGraph(nn.Module):
             self.register_buffer("centres", centres.clone())
             self.register_buffer("pos_bias", (pos + model.vis_proj.bias).clone())  # (N, d)
             wo, wv = block.out.weight, block.v.weight  # (d, d) each, (out, in)
-            m = torch.stack([wo[:, h * block.d_head:(h + 1) * block.d_head]
-                             @ wv[h * block.d_head:(h + 1) * block.d_head] for h in range(heads)])  # (H, d, d)
+            m = torch.stack(
+                [
+                    wo[:, h * block.d_head : (h + 1) * block.d_head]
+                    @ wv[h * block.d_head : (h + 1) * block.d_head]
+                    for h in range(heads)
+                ]
+            )  # (H, d, d)
             c = wo @ block.v.bias + block.out.bias  # (d,)
             layer = _mix_layer(block)
             mix = None if layer is None else layer.weight[:, d:]  # (d, d): the gate / mix's h_y half
@@ -96,19 +101,34 @@ class ServingGraph(nn.Module):
     @torch.no_grad()
     def command_inputs(self, x: torch.Tensor, maskf: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-command inputs from tokens x (1, L, d) and float mask (1, L)."""
-        block, heads, d = self.block, self.heads, self.d
+        block, heads = self.block, self.heads
         q = block.q(block.norm_x(x))[0]  # (L, d)
         wk = block.k.weight  # (d_out, d_in)
-        qk = torch.cat([q[:, h * block.d_head:(h + 1) * block.d_head] @ wk[h * block.d_head:(h + 1) * block.d_head]
-                        for h in range(heads)]) / math.sqrt(block.d_head)  # (H * L, d), head-major
+        qk = torch.cat(
+            [
+                q[:, h * block.d_head : (h + 1) * block.d_head]
+                @ wk[h * block.d_head : (h + 1) * block.d_head]
+                for h in range(heads)
+            ]
+        ) / math.sqrt(block.d_head)  # (H * L, d), head-major
         layer = _mix_layer(block)
         mix = layer(torch.cat([x, torch.zeros_like(x)], dim=-1)) if layer is not None else torch.zeros_like(x)
         bias = torch.zeros_like(maskf).masked_fill(maskf <= 0, float("-inf"))
-        return {"x": x.contiguous(), "qk": qk[None].contiguous(), "mix": mix.contiguous(),
-                "mask_bias": bias.contiguous()}
+        return {
+            "x": x.contiguous(),
+            "qk": qk[None].contiguous(),
+            "mix": mix.contiguous(),
+            "mask_bias": bias.contiguous(),
+        }
 
-    def forward(self, images: torch.Tensor, x: torch.Tensor, qk: torch.Tensor, mix: torch.Tensor,
-                mask_bias: torch.Tensor):
+    def forward(
+        self,
+        images: torch.Tensor,
+        x: torch.Tensor,
+        qk: torch.Tensor,
+        mix: torch.Tensor,
+        mask_bias: torch.Tensor,
+    ):
         model, block, d = self.model, self.block, self.d
         tokens, _ = self.pixels(images)  # (1, N, C)
         y = tokens @ model.vis_proj.weight.T + self.pos_bias  # (1, N, d)
@@ -167,8 +187,16 @@ def export(graph: nn.Module, example: dict[str, torch.Tensor]) -> bytes:
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer notes about constants (grid size, scales): intended
-            torch.onnx.export(graph.eval(), tuple(example.values()), buffer, dynamo=False, opset_version=17,
-                              input_names=list(example), output_names=OUTPUT_NAMES, dynamic_axes=dynamic)
+            torch.onnx.export(
+                graph.eval(),
+                tuple(example.values()),
+                buffer,
+                dynamo=False,
+                opset_version=17,
+                input_names=list(example),
+                output_names=OUTPUT_NAMES,
+                dynamic_axes=dynamic,
+            )
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     return buffer.getvalue()

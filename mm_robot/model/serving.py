@@ -77,8 +77,9 @@ class Prediction:
 class ServingForm(Protocol):
     name: str
 
-    def predict(self, images: np.ndarray, texts: list[str],
-                audio: Optional[torch.Tensor] = None) -> Prediction:
+    def predict(
+        self, images: np.ndarray, texts: list[str], audio: Optional[torch.Tensor] = None
+    ) -> Prediction:
         """images (B, H, W, 3) uint8 RGB at the model's input size; B command strings."""
 
 
@@ -119,16 +120,20 @@ class TorchServing:
     def __init__(self, model: FusionModel, cache_size: int = COMMAND_CACHE_SIZE) -> None:
         self.model = model if model.serving else model.for_inference()
         self.commands: LruCache[str, tuple[torch.Tensor, torch.Tensor]] = LruCache(
-            _CommandTokens(self.model), cache_size)
+            _CommandTokens(self.model), cache_size
+        )
 
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, texts: list[str],
-                audio: Optional[torch.Tensor] = None) -> Prediction:
+    def predict(
+        self, images: np.ndarray, texts: list[str], audio: Optional[torch.Tensor] = None
+    ) -> Prediction:
         x, maskf = _batch([self.commands(t) for t in texts])
         pixels = torch.from_numpy(np.ascontiguousarray(images)).to(x.device)  # (B, H, W, 3) uint8
         pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)  # -> (B, 3, H, W) in [0, 1]
         out = self.model.encode_tokens(pixels, x, maskf, audio)
-        return Prediction(*(t.cpu().numpy() for t in (out.presence, out.box, out.action_logits, out.velocity)))
+        return Prediction(
+            *(t.cpu().numpy() for t in (out.presence, out.box, out.action_logits, out.velocity))
+        )
 
 
 class OnnxServing:
@@ -137,7 +142,9 @@ class OnnxServing:
 
     name = "onnx"
 
-    def __init__(self, model: FusionModel, num_threads: int = 1, cache_size: int = COMMAND_CACHE_SIZE) -> None:
+    def __init__(
+        self, model: FusionModel, num_threads: int = 1, cache_size: int = COMMAND_CACHE_SIZE
+    ) -> None:
         import onnxruntime as ort
 
         self.model = model if model.serving else model.for_inference()
@@ -145,19 +152,25 @@ class OnnxServing:
         self.rewritten = onnx_graph.supports_rewrite(self.model)
         self.graph = (onnx_graph.ServingGraph if self.rewritten else onnx_graph.TracedGraph)(self.model)
         self.commands: LruCache[str, dict[str, np.ndarray]] = LruCache(
-            lambda text: {k: v.numpy() for k, v in self._command_inputs(*tokens(text)).items()
-                          if k in self._inputs}, cache_size)
+            lambda text: {
+                k: v.numpy() for k, v in self._command_inputs(*tokens(text)).items() if k in self._inputs
+            },
+            cache_size,
+        )
         cfg = self.model.config
-        example = {"images": torch.zeros(1, cfg.image_height, cfg.image_width, 3, dtype=torch.uint8),
-                   **self._command_inputs(torch.zeros(4, cfg.d_model), torch.ones(4))}
+        example = {
+            "images": torch.zeros(1, cfg.image_height, cfg.image_width, 3, dtype=torch.uint8),
+            **self._command_inputs(torch.zeros(4, cfg.d_model), torch.ones(4)),
+        }
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(num_threads)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(onnx_graph.export(self.graph, example), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            onnx_graph.export(self.graph, example), options, providers=["CPUExecutionProvider"]
+        )
         self._inputs = {i.name for i in self.session.get_inputs()}  # the export drops unused ones
 
     def _command_inputs(self, x: torch.Tensor, maskf: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -165,23 +178,27 @@ class OnnxServing:
             return self.graph.command_inputs(x[None], maskf[None])
         return {"x": x[None], "maskf": maskf[None]}
 
-    def predict(self, images: np.ndarray, texts: list[str],
-                audio: Optional[torch.Tensor] = None) -> Prediction:
+    def predict(
+        self, images: np.ndarray, texts: list[str], audio: Optional[torch.Tensor] = None
+    ) -> Prediction:
         outputs = []
         for i, text in enumerate(texts):
             feeds = dict(self.commands(text))
             if audio is not None and self.model.audio is not None:  # TracedGraph: audio tokens join x
                 with torch.no_grad():
-                    a = self.model.audio_tokens(audio[i:i + 1]).numpy()  # (1, A, d)
+                    a = self.model.audio_tokens(audio[i : i + 1]).numpy()  # (1, A, d)
                 feeds["x"] = np.concatenate([feeds["x"], a], axis=1)
                 feeds["maskf"] = np.concatenate([feeds["maskf"], np.ones(a.shape[:2], np.float32)], axis=1)
-            feeds["images"] = np.ascontiguousarray(images[i:i + 1], dtype=np.uint8)
+            feeds["images"] = np.ascontiguousarray(images[i : i + 1], dtype=np.uint8)
             outputs.append(self.session.run(None, feeds))
+        if len(outputs) == 1:  # the policy's case: no copies
+            return Prediction(*outputs[0])
         return Prediction(*(np.concatenate(parts) for parts in zip(*outputs)))
 
 
-def make_serving(model: FusionModel, form: str = "onnx", num_threads: int = 1,
-                 cache_size: int = COMMAND_CACHE_SIZE) -> ServingForm:
+def make_serving(
+    model: FusionModel, form: str = "onnx", num_threads: int = 1, cache_size: int = COMMAND_CACHE_SIZE
+) -> ServingForm:
     """The serving form ``form`` of ``model`` (which becomes its ``for_inference`` form).
 
     ``"onnx"`` falls back to ``"torch"`` with one warning when ONNX Runtime is missing or the
@@ -194,8 +211,10 @@ def make_serving(model: FusionModel, form: str = "onnx", num_threads: int = 1,
         try:
             serving = OnnxServing(model, num_threads, cache_size)
         except ImportError:
-            LOG.warning("onnxruntime is not installed: serving the fusion model with PyTorch, about 3x "
-                        "slower per frame (pip install onnxruntime)")
+            LOG.warning(
+                "onnxruntime is not installed: serving the fusion model with PyTorch, about 3x "
+                "slower per frame (pip install onnxruntime)"
+            )
         except Exception as error:  # an encoder the exporter cannot trace: the slower form still works
             LOG.warning("ONNX export of the fusion model failed (%r): serving it with PyTorch", error)
         else:

@@ -17,8 +17,12 @@ def _ordered(summary: dict) -> bool:
 
 def test_quick_bench_writes_a_complete_and_sane_report(tmp_path, domain_id):
     out = tmp_path / "bench"
-    assert bench_main(["--quick", "--out", str(out), "--domain-id", str(domain_id), "--frames", "20",
-                       "--swaps", "3"]) == 0
+    assert (
+        bench_main(
+            ["--quick", "--out", str(out), "--domain-id", str(domain_id), "--frames", "20", "--swaps", "3"]
+        )
+        == 0
+    )
     result = json.loads((out / "bench.json").read_text())
     assert (out / "latency.png").stat().st_size > 1000
     text = (out / "bench.md").read_text()
@@ -27,10 +31,13 @@ def test_quick_bench_writes_a_complete_and_sane_report(tmp_path, domain_id):
 
     compute = result["compute"]
     bounds = compute["bounds"]
-    assert bounds["matmul_peak_gflops"]["best"] >= max(v for k, v in bounds["matmul_peak_gflops"].items() if k != "best")
+    assert bounds["matmul_peak_gflops"]["best"] >= max(
+        v for k, v in bounds["matmul_peak_gflops"].items() if k != "best"
+    )
     assert bounds["copy_bandwidth_gbs"] > 0 and 60 < bounds["model_mflops"] < 100
-    assert bounds["compute_bound_ms"] == pytest.approx(bounds["model_mflops"] / bounds["matmul_peak_gflops"]["best"],
-                                                       rel=0.02)
+    assert bounds["compute_bound_ms"] == pytest.approx(
+        bounds["model_mflops"] / bounds["matmul_peak_gflops"]["best"], rel=0.02
+    )
     assert set(compute["serving"]) == {"onnx", "torch"}
     for timing in compute["serving"].values():
         assert _ordered(timing["model_ms"]) and timing["select_action_ratio"] > 0
@@ -53,6 +60,7 @@ def test_quick_bench_writes_a_complete_and_sane_report(tmp_path, domain_id):
 
     rows = result["dds"]
     assert {(r["width"], r["height"], r["transport"]) for r in rows} == {
-        (w, h, t) for w, h in ((320, 240), (640, 480), (1920, 1080)) for t in ("default", "LARGE_DATA")}
+        (w, h, t) for w, h in ((320, 240), (640, 480), (1920, 1080)) for t in ("default", "LARGE_DATA")
+    }
     for row in rows:
         assert row["sent"] > 0 and 0 <= row["received"] <= row["sent"] and 0 <= row["delivered"] <= 1

@@ -140,7 +140,8 @@ def test_search_turns_left_and_gives_up_after_a_full_turn(checkpoint):
 
 
 def test_seeing_the_target_for_a_few_frames_resets_the_search(checkpoint):
-    policy = load_fusion_policy(checkpoint, search_limit=2.0, seen_frames=3, serving="torch")  # 2 rad at 0.7 rad/s
+    # 2 rad at 0.7 rad/s; _always edits weights, which only the PyTorch form sees
+    policy = load_fusion_policy(checkpoint, search_limit=2.0, seen_frames=3, serving="torch")
     obs = lambda now: Observation(_obs("go to the red ball").frame, Command("go to the red ball", 1.0), now=now)  # noqa: E731
 
     def search_then_see(frames_seen: int) -> Action:

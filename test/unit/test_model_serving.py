@@ -17,8 +17,12 @@ from mm_robot.model.serving import LruCache, OnnxServing, TorchServing, make_ser
 
 pytest.importorskip("onnxruntime")
 
-TEXTS = ["go to the red ball", "find the scarlet box please", "stop",
-         "drive over to the small blue cylinder next to the green cone"]
+TEXTS = [
+    "go to the red ball",
+    "find the scarlet box please",
+    "stop",
+    "drive over to the small blue cylinder next to the green cone",
+]
 
 
 def _random_model(**changes) -> FusionModel:
@@ -35,7 +39,9 @@ def _random_model(**changes) -> FusionModel:
 
 
 def _pixels(cfg, n: int = len(TEXTS), seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, cfg.image_height, cfg.image_width, 3), dtype=np.uint8)
+    return np.random.default_rng(seed).integers(
+        0, 256, (n, cfg.image_height, cfg.image_width, 3), dtype=np.uint8
+    )
 
 
 def _reference(model: FusionModel, images: np.ndarray, texts: list[str], audio=None):
@@ -52,13 +58,17 @@ def _assert_same(got, ref, atol: float = 2e-4) -> None:
     np.testing.assert_allclose(got.velocity, ref.velocity.numpy(), atol=atol)
 
 
-@pytest.mark.parametrize("changes", [
-    {"fusion": "gated", "pooling": "attention", "colour_lexicon": True},
-    {"fusion": "concat", "pooling": "mean", "vision_context_convs": 1},
-    {"fusion": "add", "pooling": "attention", "shape_lexicon": True},
-    {"vision_encoder": "vit", "fusion": "gated"},
-    {"fusion_layers": 2},  # not rewritten: traced encode_tokens
-], ids=["gated", "concat", "add", "vit", "two-layers"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"fusion": "gated", "pooling": "attention", "colour_lexicon": True},
+        {"fusion": "concat", "pooling": "mean", "vision_context_convs": 1},
+        {"fusion": "add", "pooling": "attention", "shape_lexicon": True},
+        {"vision_encoder": "vit", "fusion": "gated"},
+        {"fusion_layers": 2},  # not rewritten: traced encode_tokens
+    ],
+    ids=["gated", "concat", "add", "vit", "two-layers"],
+)
 def test_onnx_form_gives_the_pytorch_outputs_on_random_tiny_models(changes):
     model = _random_model(**changes)
     images = _pixels(model.config)
@@ -111,6 +121,7 @@ def test_policy_command_cache_is_bounded():
 
 def _saved(model: FusionModel) -> str:
     import tempfile
+
     directory = tempfile.mkdtemp(prefix="mm_robot_serving_")
     model.save_pretrained(directory)
     return directory
