@@ -287,6 +287,8 @@ def run_policy(
                     f"fusion_node ({policy}) sent no decision in {startup_timeout:.0f} s; see {log_path}"
                 )
             result: dict = {"policy": policy, "ready_s": round(time.time() - started, 1)}
+            probe.wait_for(lambda: probe.node.count_publishers("perception/grounding") > 0, 10.0)
+            time.sleep(1.0)  # the grounding writer matches our reader: its first message is not lost
             first = _command_latency(probe, "go to the red ball", "red ball", 10.0)
             sampler.start()
             for _ in range(swaps):

@@ -28,11 +28,12 @@ import copy
 import io
 import math
 import warnings
+from typing import Optional
 
 import torch
 from torch import nn
 
-from .encoders import IMAGENET_MEAN, IMAGENET_STD, CompactCNN
+from .encoders import IMAGENET_MEAN, IMAGENET_STD, CompactCNN, HFTextEncoder
 from .modeling import CrossModalBlock, FusionModel
 
 OUTPUT_NAMES = ["presence", "box", "action_logits", "velocity"]
@@ -173,14 +174,26 @@ def _mix_layer(block: CrossModalBlock):
     return {"gated": getattr(block, "gate", None), "concat": getattr(block, "mix", None)}.get(block.fusion)
 
 
+class TextTowerGraph(nn.Module):
+    """A frozen transformers text tower: token ids and attention mask (1, L) -> last hidden states."""
+
+    def __init__(self, encoder: HFTextEncoder) -> None:
+        super().__init__()
+        self.tower = encoder.model
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.tower(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
 def supports_rewrite(model: FusionModel) -> bool:
     return len(model.blocks) == 1 and model.audio is None
 
 
-def export(graph: nn.Module, example: dict[str, torch.Tensor]) -> bytes:
+def export(graph: nn.Module, example: dict[str, torch.Tensor], outputs: Optional[list[str]] = None) -> bytes:
     """``graph`` traced on ``example`` (input name -> tensor) as ONNX bytes; the command length
     (axis 1 of every input but ``images``) stays dynamic."""
     dynamic = {name: {1: "tokens"} for name in example if name != "images"}
+    outputs = outputs or OUTPUT_NAMES
     buffer = io.BytesIO()
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # its fused transformer-layer kernel has no ONNX form
@@ -194,7 +207,7 @@ def export(graph: nn.Module, example: dict[str, torch.Tensor]) -> bytes:
                 dynamo=False,
                 opset_version=17,
                 input_names=list(example),
-                output_names=OUTPUT_NAMES,
+                output_names=outputs,
                 dynamic_axes=dynamic,
             )
     finally:

@@ -89,12 +89,25 @@ def test_onnx_form_with_audio_tokens_gives_the_pytorch_outputs():
     _assert_same(served.predict(images, TEXTS, audio), ref)
 
 
+def test_onnx_text_tower_gives_the_pytorch_outputs(tmp_path):
+    """A (tiny, random) transformers text tower runs in ONNX Runtime too."""
+    from mm_robot.model.testing import save_tiny_bert
+
+    directory = save_tiny_bert(tmp_path / "bert")
+    model = _random_model(text_encoder="hf_auto", text_pretrained=str(directory))
+    images = _pixels(model.config)
+    ref = _reference(model, images, TEXTS)
+    served = OnnxServing(model)
+    assert served.text_served and served.rewritten
+    _assert_same(served.predict(images, TEXTS), ref)
+
+
 def test_onnx_form_of_the_shipped_checkpoint_gives_the_pytorch_outputs():
     model = FusionModel.from_pretrained(DEFAULT_CHECKPOINT)
     images = _pixels(model.config, seed=3)
     ref = _reference(model, images, TEXTS)
     served = make_serving(FusionModel.from_pretrained(DEFAULT_CHECKPOINT), "onnx")
-    assert isinstance(served, OnnxServing) and served.rewritten
+    assert isinstance(served, OnnxServing) and served.rewritten and served.text_served
     _assert_same(served.predict(images, TEXTS), ref, atol=1e-4)
 
 
