@@ -27,7 +27,8 @@ from typing import Callable, Generic, Hashable, Optional, Protocol, TypeVar
 import numpy as np
 import torch
 
-from . import onnx_graph
+from . import onnx_cache, onnx_graph
+from .encoders import HFTextEncoder, bundled_minilm_dir
 from .modeling import FusionModel
 
 LOG = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class OnnxServing:
         self.session = self._session(onnx_graph.export(self.graph, example))
         self._inputs = {i.name for i in self.session.get_inputs()}  # the export drops unused ones
 
-    def _session(self, graph: bytes):
+    def _session(self, graph: bytes | str):
         options = self._ort.SessionOptions()
         options.intra_op_num_threads = self.num_threads
         options.inter_op_num_threads = 1
@@ -189,19 +190,17 @@ class OnnxServing:
 
     def _text_session(self):
         """The frozen pretrained text tower in ONNX Runtime (3-4x faster per new command than
-        PyTorch on one core), or None (other towers, or an export that fails: PyTorch runs it)."""
-        text = self.model.text
-        if not isinstance(text, onnx_graph.HFTextEncoder) or not self.model.text_frozen:
+        PyTorch on one core), from the file ``onnx_cache`` keeps; None for other towers or when
+        there is no file (PyTorch then runs the tower)."""
+        cfg = self.model.config
+        if not isinstance(self.model.text, HFTextEncoder) or not self.model.text_frozen:
             return None
-        ids, mask = text.tokenize(["go to the red ball"])
-        try:
-            graph = onnx_graph.export(
-                onnx_graph.TextTowerGraph(text).eval(), {"ids": ids, "mask": mask}, outputs=["hidden"]
-            )
-        except Exception as error:  # a tower the exporter cannot trace: PyTorch runs it
-            LOG.warning("ONNX export of the text tower failed (%r): running it with PyTorch", error)
+        source = cfg.text_pretrained or (str(bundled_minilm_dir()) if cfg.text_encoder == "minilm" else "")
+        path = onnx_cache.text_tower_file(cfg.text_encoder, source, cfg.max_text_tokens) if source else None
+        if path is None:
+            LOG.warning("no ONNX export of the text tower %r: running it with PyTorch", source)
             return None
-        return self._session(graph)
+        return self._session(str(path))
 
     def _command_inputs(self, x: torch.Tensor, maskf: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.rewritten:

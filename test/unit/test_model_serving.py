@@ -31,8 +31,9 @@ def _random_model(**changes) -> FusionModel:
     torch.manual_seed(0)
     model = FusionModel(tiny_config(**changes))
     with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.2)
+        for name, p in model.named_parameters():
+            if not name.startswith("text."):  # a frozen pretrained tower is its source's, unchanged
+                p.add_(torch.randn_like(p) * 0.2)
         model.train()
         model.vision(torch.rand(4, 3, model.config.image_height, model.config.image_width))
     return model.eval()
@@ -89,10 +90,11 @@ def test_onnx_form_with_audio_tokens_gives_the_pytorch_outputs():
     _assert_same(served.predict(images, TEXTS, audio), ref)
 
 
-def test_onnx_text_tower_gives_the_pytorch_outputs(tmp_path):
-    """A (tiny, random) transformers text tower runs in ONNX Runtime too."""
+def test_onnx_text_tower_gives_the_pytorch_outputs_and_is_exported_once(tmp_path, monkeypatch):
+    """A (tiny, random) transformers text tower runs in ONNX Runtime too; its export is kept."""
     from mm_robot.model.testing import save_tiny_bert
 
+    monkeypatch.setenv("MM_ROBOT_CACHE", str(tmp_path / "cache"))
     directory = save_tiny_bert(tmp_path / "bert")
     model = _random_model(text_encoder="hf_auto", text_pretrained=str(directory))
     images = _pixels(model.config)
@@ -100,6 +102,23 @@ def test_onnx_text_tower_gives_the_pytorch_outputs(tmp_path):
     served = OnnxServing(model)
     assert served.text_served and served.rewritten
     _assert_same(served.predict(images, TEXTS), ref)
+    exported = list((tmp_path / "cache").glob("text-hf_auto-*.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    assert OnnxServing(model).text_served and exported[0].stat().st_mtime_ns == stamp  # loaded, not remade
+
+
+def test_text_tower_without_a_writable_cache_runs_in_pytorch(tmp_path, monkeypatch):
+    from mm_robot.model.testing import save_tiny_bert
+
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("")
+    monkeypatch.setenv("MM_ROBOT_CACHE", str(blocker))
+    model = _random_model(text_encoder="hf_auto", text_pretrained=str(save_tiny_bert(tmp_path / "bert")))
+    images = _pixels(model.config)
+    served = OnnxServing(model)
+    assert not served.text_served
+    _assert_same(served.predict(images, TEXTS), _reference(model, images, TEXTS))
 
 
 def test_onnx_form_of_the_shipped_checkpoint_gives_the_pytorch_outputs():
