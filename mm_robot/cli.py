@@ -130,6 +130,11 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _bench(argv: Sequence[str]) -> int:
+    from .bench.run import bench_main
+    return bench_main(argv)
+
+
 # Subcommands whose arguments belong to a ``*_main(argv)`` of mm_robot.training.
 FORWARDED = {"datagen": ("datagen_main", "generate training episodes from the simulator with the oracle expert"),
              "train": ("train_main", "train the fusion model: contrastive stage 1, multi-task stage 2; "
@@ -207,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)
+    sub.add_parser("bench", help="measure model, live-graph latency and DDS delivery with their bounds "
+                   "(mm-robot bench --help)", add_help=False)
 
     policy = sub.add_parser("sros2-policy", help="print the SROS2 access-control policy (docs/security.md)")
     policy.add_argument("--namespace", default="")
@@ -219,6 +226,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in FORWARDED:
         return _forward(argv[0], argv[1:])
+    if argv and argv[0] == "bench":
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -242,12 +242,16 @@ class HFTextEncoder(nn.Module):
             self.model.requires_grad_(False)
             self.model.eval()
 
-    def forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids (B, L) and attention mask (B, L), padded to ``max_text_tokens``."""
         enc = self.tokenizer(list(texts), padding="max_length", truncation=True,
                              max_length=self.max_tokens, return_tensors="pt")
+        return enc["input_ids"], enc["attention_mask"]
+
+    def forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, mask = self.tokenize(texts)
         device = next(self.model.parameters()).device
-        ids = enc["input_ids"].to(device)  # (B, L)
-        mask = enc["attention_mask"].to(device)  # (B, L)
+        ids, mask = ids.to(device), mask.to(device)  # (B, L) each
         hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, L, D_t)
         return hidden, mask.bool()
 

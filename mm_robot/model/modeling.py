@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import numpy as np
 import torch
@@ -50,6 +50,17 @@ class FusionOutput:
     query: torch.Tensor  # (B, d) pooled fused command vector
     text_vector: torch.Tensor  # (B, d) pooled projected text (before fusion), for contrastive loss
     image_tokens: torch.Tensor  # (B, N, d) projected image tokens without positions
+
+
+class HeadOutputs(NamedTuple):
+    """What :meth:`FusionModel.heads` returns (the fields of :class:`FusionOutput` it fills)."""
+
+    heat_logits: torch.Tensor
+    token_boxes: torch.Tensor
+    box: torch.Tensor
+    presence: torch.Tensor
+    action_logits: torch.Tensor
+    velocity: torch.Tensor
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor, generalized: bool = False) -> torch.Tensor:
@@ -232,20 +243,23 @@ class FusionModel(nn.Module):
         per colour phrase (colour_lexicon). They depend on the text alone, so while serving (eval
         mode, no gradients) they are cached per command string; ``train()`` / ``eval()`` clear it."""
         if self.training or torch.is_grad_enabled() or text_states is not None:
-            return self._project_command(texts, text_states)
+            return self.project_command(texts, text_states)
         texts = list(texts or [])
         tokens = {t: self._command_cache.get(t) for t in texts}
         missing = [t for t, state in tokens.items() if state is None]
         if missing:
-            x, maskf = self._project_command(missing)
+            x, maskf = self.project_command(missing)
             for i, t in enumerate(missing):
                 tokens[t] = (x[i], maskf[i])
                 self._command_cache.put(t, tokens[t])
         return torch.stack([tokens[t][0] for t in texts]), torch.stack([tokens[t][1] for t in texts])
 
-    def _project_command(self, texts: Optional[list[str]],
-                         text_states: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    def project_command(self, texts: Optional[list[str]],
+                        text_states: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Projected command tokens (B, L + C + S, d) and float mask of ``texts``, not cached; the
+        text tower's states are ``text_states`` (hidden (B, L, D_t), mask (B, L)) when given, else
+        :meth:`encode_text`'s."""
         hidden, mask = text_states if text_states is not None else self.encode_text(list(texts or []))
         dtype = self.txt_proj[0].weight.dtype
         x = self.txt_proj(hidden.to(dtype)) + self.modality[0]  # (B, L, d)
@@ -286,22 +300,46 @@ class FusionModel(nn.Module):
                audio: Optional[torch.Tensor] = None,
                text_states: Optional[tuple[torch.Tensor, torch.Tensor]] = None) -> FusionOutput:
         """images (B, 3, H, W) in [0, 1]; texts: B strings (or precomputed ``text_states``)."""
-        cfg = self.config
-        img, (rows, cols) = self.vision(images)  # (B, N, D_v)
-        y0 = self.vis_proj(img)  # (B, N, d)
-        pos, centres = self._positions(rows, cols, y0.device)
-        y = y0 + pos  # (B, N, d)
         x, maskf = self.command_tokens(texts, text_states)  # (B, L + C, d), (B, L + C)
+        return self.encode_tokens(images, x, maskf, audio)
+
+    def audio_tokens(self, audio: torch.Tensor) -> torch.Tensor:
+        """Waveform (B, T) -> projected audio tokens (B, A, d) (``use_audio`` models only)."""
+        return self.aud_proj(self.audio(audio)) + self.modality[1]
+
+    def encode_tokens(self, images: torch.Tensor, x: torch.Tensor, maskf: torch.Tensor,
+                      audio: Optional[torch.Tensor] = None) -> FusionOutput:
+        """:meth:`encode` from projected command tokens x (B, L, d) and their float mask (B, L),
+        as :meth:`command_tokens` returns them; the serving forms (``serving.py``) cache those."""
+        y0, y, centres, grid = self.image_tokens(images)
         x, maskf = x.to(y.dtype), maskf.to(y.dtype)
         text_vector = (x * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)  # (B, d)
         if self.audio is not None and audio is not None:
-            a = self.aud_proj(self.audio(audio)) + self.modality[1]  # (B, A, d)
+            a = self.audio_tokens(audio)  # (B, A, d)
             x = torch.cat([x, a], dim=1)  # (B, L + C + A, d)
             maskf = torch.cat([maskf, maskf.new_ones(a.shape[:2])], dim=1)  # (B, L + C + A)
         alpha = y.new_zeros(0)
         for block in self.blocks:
             x, alpha = block(x, y)
         q = self._pool(x, maskf)  # (B, d)
+        heads = self.heads(y, q, centres, grid)
+        return FusionOutput(**heads._asdict(), attention=alpha, grid=grid, query=q, text_vector=text_vector,
+                            image_tokens=y0)
+
+    def image_tokens(self, images: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """images (B, 3, H, W) in [0, 1] -> projected tokens y0 (B, N, d), y0 + 2-D positions y,
+        token centres (N, 2) as normalised (x, y), and the (rows, cols) grid."""
+        img, (rows, cols) = self.vision(images)  # (B, N, D_v)
+        y0 = self.vis_proj(img)  # (B, N, d)
+        pos, centres = self._positions(rows, cols, y0.device)
+        return y0, y0 + pos, centres, (rows, cols)
+
+    def heads(self, y: torch.Tensor, q: torch.Tensor, centres: torch.Tensor,
+              grid: tuple[int, int]) -> HeadOutputs:
+        """Grounding and action heads: image tokens y (B, N, d) (with positions), pooled query q (B, d)."""
+        cfg = self.config
+        rows, cols = grid
         gamma, beta = self.film(q).chunk(2, dim=-1)  # (B, d) each
         z = self.token_head(y * (1.0 + gamma[:, None]) + beta[:, None])  # (B, N, 5)
         token_logits = z[..., 0]  # (B, N)
@@ -313,16 +351,14 @@ class FusionModel(nn.Module):
         probs = heat_logits.softmax(dim=1)  # (B, N + 1)
         presence = 1.0 - probs[:, -1]  # (B,)
         best = token_logits.argmax(dim=1)  # (B,)
-        box = token_boxes[torch.arange(len(best), device=best.device), best]  # (B, 4)
+        box = token_boxes.gather(1, best[:, None, None].expand(-1, 1, 4)).squeeze(1)  # (B, 4)
         p_tok = token_logits.softmax(dim=1)  # (B, N) where the target is, if it is in view
         context = (p_tok[..., None] * y).sum(1)  # (B, d)
         soft_box = (p_tok[..., None] * token_boxes).sum(1)  # (B, 4)
         act = self.action_head(torch.cat([q, context, soft_box, presence[:, None]], dim=-1))  # (B, K + 2)
         scale = torch.tensor([cfg.max_linear, cfg.max_angular], dtype=act.dtype, device=act.device)
         velocity = torch.tanh(act[:, -2:]) * scale  # (B, 2)
-        return FusionOutput(heat_logits=heat_logits, token_boxes=token_boxes, box=box, presence=presence,
-                            action_logits=act[:, :-2], velocity=velocity, attention=alpha,
-                            grid=(rows, cols), query=q, text_vector=text_vector, image_tokens=y0)
+        return HeadOutputs(heat_logits, token_boxes, box, presence, act[:, :-2], velocity)
 
     def _pool(self, x: torch.Tensor, maskf: torch.Tensor) -> torch.Tensor:
         """Fused tokens (B, L, d) with mask (B, L) -> one query vector (B, d)."""

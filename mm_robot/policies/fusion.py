@@ -23,7 +23,8 @@ from ..core.records import Action, Candidate, Decision, Grounding, Observation, 
 from ..core.steering import SteeringConfig, bearing_of, steer
 from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel
-from ..model.processing import prepare_audio, prepare_frame
+from ..model.processing import prepare_audio, prepare_frame, resize_image
+from ..model.serving import COMMAND_CACHE_SIZE, LruCache, make_serving
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
 
@@ -35,6 +36,11 @@ def _pixel_box(box: tuple[float, float, float, float], width: int, height: int) 
     return px[0], px[1], max(px[2], px[0]), max(px[3], px[1])
 
 
+def _read_command(text: str) -> tuple[bool, str]:
+    """(has a stop word, the phrase a grounding names) of a command; cached per command string."""
+    return is_stop(text), parse(text).label or text
+
+
 class _PolicyBase:
     name = "fusion"
 
@@ -42,13 +48,14 @@ class _PolicyBase:
         self.name = name
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
+        self._readings: LruCache[str, tuple[bool, str]] = LruCache(_read_command, COMMAND_CACHE_SIZE)
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
         command = observation.command
         if command is None or not command.text.strip():
             reason, action = "no command", Action.IDLE
-        elif is_stop(command.text):
+        elif self._readings(command.text)[0]:
             reason, action = "stop word in command", Action.STOP
         else:
             return None
@@ -58,7 +65,7 @@ class _PolicyBase:
     def _grounding(self, observation: Observation, box_norm, presence: float) -> Grounding:
         frame = observation.frame
         text = observation.command.text
-        phrase = parse(text).label or text
+        phrase = self._readings(text)[1]
         box = _pixel_box(box_norm, frame.width, frame.height)
         bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, self.hfov)
         candidate = Candidate(phrase, float(presence), box, bearing)
@@ -72,43 +79,66 @@ class _PolicyBase:
 
 
 class FusionPolicy(_PolicyBase):
-    """Runs :class:`FusionModel` on the latest frame; the command's text states are cached."""
+    """Runs :class:`FusionModel` on the latest frame through a serving form (``serving.py``);
+    the command's tokens are computed once per command string and cached (LRU)."""
 
     def __init__(self, model: FusionModel, device: str = "cpu", name: str = "fusion",
                  presence_threshold: float = 0.5, hfov: Optional[float] = None,
                  search_turn: Optional[float] = 0.7, search_limit: float = 2 * math.pi + 0.3,
-                 seen_frames: int = 3) -> None:
+                 seen_frames: int = 3, serving: str = "onnx", num_threads: int = 1,
+                 command_cache: int = COMMAND_CACHE_SIZE, warm_up: bool = True) -> None:
         """``search_turn``: turn rate (rad/s, positive = left, the oracle's convention) used while
         the model says ``search``; None uses the continuous head's angular output instead (a
         checkpoint trained with flip augmentation of search frames predicts ~0 there).
         ``search_limit``: after turning this far (rad) in search of the same command without
         finding it, report ``not_found`` and stop until the next command; the count restarts
-        only after ``seen_frames`` consecutive frames that are not ``search``."""
+        only after ``seen_frames`` consecutive frames that are not ``search``.
+        ``serving``: "onnx" (ONNX Runtime, falls back to "torch" with a warning) or "torch";
+        ``num_threads``: its intra-op threads; ``command_cache``: distinct commands whose
+        tokens are kept; ``warm_up``: run :meth:`warm_up` now, so the first command is as fast as
+        later ones."""
         super().__init__(name, hfov if hfov is not None else model.config.hfov, presence_threshold)
+        if device != "cpu" and serving == "onnx":
+            serving = "torch"  # the ONNX form runs on the CPU provider only
         self.model = model.to(device).eval()
         self.device = device
+        self.serving = make_serving(self.model, serving, num_threads, command_cache)
         self.actions = [Action(a) for a in model.config.actions]
         self.search_turn = search_turn
         self.search_limit = float(search_limit)
         self.seen_frames = int(seen_frames)
         self.reset()
+        if warm_up:
+            self.warm_up()
 
-    @torch.inference_mode()
+    def warm_up(self, text: str = "warm up: go to the grey box") -> float:
+        """Run the text tower and the serving form once on a blank frame, so that lazy
+        initialisation (tokenizer, kernels, memory pools) is paid now and not by the first
+        command. Returns the seconds it took. The warm-up text stays in the command cache."""
+        t0 = time.perf_counter()
+        cfg = self.model.config
+        blank = np.zeros((1, cfg.image_height, cfg.image_width, 3), dtype=np.uint8)
+        for _ in range(2):  # the second pass meets the allocations the first one made
+            self.serving.predict(blank, [text])
+        return time.perf_counter() - t0
+
     def select_action(self, observation: Observation) -> PolicyOutput:
         t0 = time.perf_counter()
         trivial = self._trivial(observation, t0)
         if trivial is not None:
             return trivial
         cfg = self.model.config
-        images = prepare_frame(observation.frame.image, cfg.image_height, cfg.image_width).to(self.device)
+        image = resize_image(observation.frame.image, cfg.image_height, cfg.image_width)
         audio = None
         if cfg.use_audio and observation.audio is not None:
             audio = prepare_audio(observation.audio.samples, observation.audio.rate, cfg.audio_sample_rate,
                                   cfg.audio_max_seconds).to(self.device)
-        out = self.model.encode(images, [observation.command.text], audio)
+        out = self.serving.predict(image[None], [observation.command.text], audio)
         presence = float(out.presence[0])
         grounding = self._grounding(observation, out.box[0].tolist(), presence)
-        probs = out.action_logits[0].softmax(-1)
+        logits = out.action_logits[0].astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
         index = int(probs.argmax())
         action = self.actions[index]
         linear, angular = (float(v) for v in out.velocity[0])
@@ -196,15 +226,16 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
 
     ``checkpoint``: a ``FusionModel.save_pretrained`` directory (default: the bundled
     ``resources/checkpoints/fusion_default``) or a CLIP checkpoint directory (zero-shot).
-    Keyword options: ``name``, ``presence_threshold``, ``hfov``; for zero-shot also
+    Keyword options: ``name``, ``presence_threshold``, ``hfov``; for a trained checkpoint also
+    ``serving``, ``command_cache`` and ``warm_up`` (:class:`FusionPolicy`); for zero-shot
     ``steering`` and the :class:`ZeroShotClipGrounder` options; ``num_threads`` sets torch's
-    intra-op threads (the fusion node runs with 1); ``cache_size`` bounds the per-command caches
-    (default 256 commands); ``allow_download`` lets a checkpoint that names a hub model fetch it
-    (default: local files only).
+    and the serving form's intra-op threads (the fusion node runs with 1); ``cache_size`` bounds the
+    per-command caches (default 256 commands); ``allow_download`` lets a checkpoint that names a hub
+    model fetch it (default: local files only).
     """
     allow_downloads(bool(kw.pop("allow_download", False)))
-    cache_size = int(kw.pop("cache_size", 256))
-    threads = kw.pop("num_threads", None)
+    cache_size = int(kw.pop("cache_size", COMMAND_CACHE_SIZE))
+    threads = kw.get("num_threads")
     if threads:
         torch.set_num_threads(int(threads))
     path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT  # "" (a ROS parameter default) too
@@ -214,7 +245,8 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
                                 "train one with `mm-robot train` or pass checkpoint=DIR")
     model_type = json.loads(config_file.read_text()).get("model_type")
     if model_type == "clip":
+        kw.pop("num_threads", None)
         return ZeroShotPolicy(path, device=device, cache_size=cache_size, **kw)
     overrides = kw.pop("overrides", {}) or {}
     model = FusionModel.from_pretrained(path, **overrides).for_inference(cache_size)
-    return FusionPolicy(model, device=device, **kw)
+    return FusionPolicy(model, device=device, command_cache=cache_size, **kw)

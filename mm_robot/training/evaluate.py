@@ -27,26 +27,35 @@ import numpy as np
 import torch
 
 from ..model.modeling import FusionModel, box_iou
+from ..model.serving import SERVING_FORMS, ServingForm, make_serving
 from .dataset import SplitData, load_split, make_batch, read_index
 from .gallery import draw_misses
 from .scenes import EVAL_SPLITS, HELD_OUT_WORDS, PARAPHRASE_TEMPLATES
 
 
 @torch.inference_mode()
-def predict(model: FusionModel, data: SplitData, batch_size: int = 128) -> dict[str, np.ndarray]:
-    """Per-sample box, IoU, presence probability, action hit and |velocity error| over ``data``."""
+def predict(model: FusionModel, data: SplitData, batch_size: int = 128,
+            serving: Optional[ServingForm] = None) -> dict[str, np.ndarray]:
+    """Per-sample box, IoU, presence probability, action hit and |velocity error| over ``data``,
+    from ``model.encode`` or, when given, from a serving form of the model (``model.serving``)."""
     model.eval()
     actions = list(model.config.actions)
     parts: dict[str, list[np.ndarray]] = {"box": [], "iou": [], "presence": [], "action_ok": [], "velocity_err": []}
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
         batch = make_batch(data, idx, actions, {})
-        out = model.encode(batch["images"], batch["texts"])
-        parts["box"].append(out.box.numpy())
-        parts["iou"].append(box_iou(out.box, batch["boxes"]).numpy())
-        parts["presence"].append(out.presence.numpy())
-        parts["action_ok"].append((out.action_logits.argmax(1) == batch["actions"]).numpy())
-        parts["velocity_err"].append((out.velocity - batch["velocity"]).abs().numpy())
+        if serving is None:
+            out = model.encode(batch["images"], batch["texts"])
+            box, presence, logits, velocity = out.box, out.presence, out.action_logits, out.velocity
+        else:
+            served = serving.predict(data.images[idx], batch["texts"])  # the uint8 pixels themselves
+            box, presence, logits, velocity = (torch.from_numpy(v) for v in (
+                served.box, served.presence, served.action_logits, served.velocity))
+        parts["box"].append(box.numpy())
+        parts["iou"].append(box_iou(box, batch["boxes"]).numpy())
+        parts["presence"].append(presence.numpy())
+        parts["action_ok"].append((logits.argmax(1) == batch["actions"]).numpy())
+        parts["velocity_err"].append((velocity - batch["velocity"]).abs().numpy())
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
@@ -91,13 +100,13 @@ def paraphrase_breakdown(pred: dict[str, np.ndarray], data: SplitData) -> dict:
 
 
 def predict_splits(model: FusionModel, root: str | Path, splits: Optional[Sequence[str]] = None,
-                   limit: Optional[int] = None, batch_size: int = 128,
+                   limit: Optional[int] = None, batch_size: int = 128, serving: Optional[ServingForm] = None,
                    ) -> Iterator[tuple[str, SplitData, dict[str, np.ndarray]]]:
     """(split, data, predictions) for each of ``splits`` (default: the test splits) the dataset has."""
     index = read_index(root)
     for split in [s for s in (splits or EVAL_SPLITS) if s in index["splits"]]:
         data = load_split(root, split, limit)
-        yield split, data, predict(model, data, batch_size)
+        yield split, data, predict(model, data, batch_size, serving)
 
 
 def evaluate_dataset(model: FusionModel, root: str | Path, splits: Optional[Sequence[str]] = None,
@@ -138,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--breakdown", action="store_true",
                    help="also report paraphrase accuracy by held-out word and template (JSON key 'paraphrase_breakdown')")
+    p.add_argument("--serving", default="model", choices=("model",) + SERVING_FORMS,
+                   help="what computes the predictions: 'model' (the training code's encode), or the "
+                        "policy's serving form 'onnx' or 'torch', to check that serving keeps the numbers")
     p.add_argument("--gallery", default=None, metavar="DIR",
                    help="write DIR/<split>_misses.png: the in-view samples each split failed to ground")
     return p
@@ -147,10 +159,14 @@ def evaluate_main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     started = time.time()
-    model = FusionModel.from_pretrained(args.checkpoint)
-    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     results, extra = {}, {}
-    for split, data, pred in predict_splits(model, args.data, splits, args.limit, args.batch_size):
+    model = FusionModel.from_pretrained(args.checkpoint)
+    serving = None
+    if args.serving != "model":
+        serving = make_serving(FusionModel.from_pretrained(args.checkpoint), args.serving, args.threads)
+        extra["serving"] = serving.name
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
+    for split, data, pred in predict_splits(model, args.data, splits, args.limit, args.batch_size, serving):
         results[split] = summarise(pred, data)
         if args.breakdown and split == "paraphrase":
             extra["paraphrase_breakdown"] = paraphrase_breakdown(pred, data)

@@ -2,7 +2,7 @@
 camera loss and SIGTERM (R1, R3, R12, R13).
 
 Latency bounds here are loose so that a loaded CI machine does not flake; the
-measured numbers come from scripts/bench_safety.py and are in the README.
+measured numbers come from `mm-robot bench` and are in the README.
 """
 
 import signal
@@ -60,7 +60,7 @@ def test_turns_toward_the_ball_drives_and_obeys_stop_estop_and_camera_loss(graph
         "never drove forward once the ball was centred"
 
     # 2. "stop" -> zero quickly, and it stays zero. The bounds here only catch a broken path on a
-    # loaded CI machine; the latency itself is measured by scripts/bench_safety.py (README).
+    # loaded CI machine; the latency itself is measured by `mm-robot bench` (README).
     t_stop = probe.say("stop")
     delay = probe.first_zero_after(t_stop, 3.0)
     assert delay is not None and delay < REACTION_BOUND, f"stop took {delay}"

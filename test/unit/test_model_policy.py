@@ -65,10 +65,12 @@ def test_presence_threshold_decides_not_in_view(checkpoint):
     assert out.grounding.candidates and out.grounding.presence < 1.01
 
 
-def test_no_command_is_idle_and_stop_words_stop_without_running_the_model(checkpoint):
-    policy = load_fusion_policy(checkpoint)
+@pytest.mark.parametrize("serving", ["onnx", "torch"])
+def test_no_command_is_idle_and_stop_words_stop_without_running_the_model(checkpoint, serving):
+    policy = load_fusion_policy(checkpoint, serving=serving)
     calls = []
-    policy.model.vision.register_forward_hook(lambda *_: calls.append(1))
+    predict = policy.serving.predict
+    policy.serving.predict = lambda *a, **k: calls.append(1) or predict(*a, **k)
     idle = policy.select_action(_obs(None))
     assert idle.decision.action == Action.IDLE and idle.grounding is None
     stop = policy.select_action(_obs("please stop now"))
@@ -78,8 +80,9 @@ def test_no_command_is_idle_and_stop_words_stop_without_running_the_model(checkp
     assert calls == [1]
 
 
-def test_text_is_encoded_once_per_command(checkpoint):
-    policy = load_fusion_policy(checkpoint)
+@pytest.mark.parametrize("serving", ["onnx", "torch"])
+def test_text_is_encoded_once_per_command(checkpoint, serving):
+    policy = load_fusion_policy(checkpoint, serving=serving)
     calls = []
     policy.model.text.register_forward_hook(lambda *_: calls.append(1))
     for _ in range(3):
@@ -117,7 +120,7 @@ def _always(policy, action: str) -> None:
 
 
 def test_search_turns_left_and_gives_up_after_a_full_turn(checkpoint):
-    policy = load_fusion_policy(checkpoint, search_turn=0.7)
+    policy = load_fusion_policy(checkpoint, search_turn=0.7, serving="torch")  # _always edits weights
     _always(policy, "search")
     obs = lambda text, now, stamp=1.0: Observation(_obs(text).frame, Command(text, stamp), now=now)  # noqa: E731
     first = policy.select_action(obs("go to the red ball", 0.0)).decision
@@ -137,7 +140,8 @@ def test_search_turns_left_and_gives_up_after_a_full_turn(checkpoint):
 
 
 def test_seeing_the_target_for_a_few_frames_resets_the_search(checkpoint):
-    policy = load_fusion_policy(checkpoint, search_limit=2.0, seen_frames=3)  # 2 rad at 0.7 rad/s
+    # 2 rad at 0.7 rad/s; _always edits weights, which only the PyTorch form sees
+    policy = load_fusion_policy(checkpoint, search_limit=2.0, seen_frames=3, serving="torch")
     obs = lambda now: Observation(_obs("go to the red ball").frame, Command("go to the red ball", 1.0), now=now)  # noqa: E731
 
     def search_then_see(frames_seen: int) -> Action:
