@@ -29,7 +29,7 @@ from tqdm import tqdm  # noqa: E402
 from mm_robot.ros.flood import distinct_commands, invalid_commands  # noqa: E402
 from mm_robot.bringup.graph import NodeSpec  # noqa: E402
 from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
-from mm_robot.bringup.supervisor import rss_mb  # noqa: E402
+from mm_robot.core.processes import rss_mb  # noqa: E402
 
 
 def main() -> int:

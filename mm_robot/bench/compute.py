@@ -107,7 +107,7 @@ def model_flops(checkpoint: str) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..model import FusionModel
-    from ..model.policy import DEFAULT_CHECKPOINT
+    from ..policies.fusion import DEFAULT_CHECKPOINT
 
     model = FusionModel.from_pretrained(checkpoint or DEFAULT_CHECKPOINT).for_inference()
     cfg = model.config
@@ -133,7 +133,7 @@ def serving_times(checkpoint: str, form: str, frames: int) -> dict:
     import numpy as np
 
     from ..core.records import Command, Frame, Observation
-    from ..model.policy import load_fusion_policy
+    from ..policies.fusion import load_fusion_policy
     from ..model.processing import resize_image
 
     policy = load_fusion_policy(checkpoint or None, serving=form, num_threads=1)
@@ -188,7 +188,7 @@ def warm_start(checkpoint: str, commands: int) -> dict:
     """Construction time, then new command -> first decision: the first command after start-up,
     and ``commands - 1`` later new commands (each never seen before), on a fresh policy."""
     from ..core.records import Command, Frame, Observation
-    from ..model.policy import load_fusion_policy
+    from ..policies.fusion import load_fusion_policy
 
     start = time.perf_counter()
     policy = load_fusion_policy(checkpoint or None, num_threads=1)
@@ -217,7 +217,7 @@ def measure(frames: int, checkpoint: str) -> dict:
     result: dict = {"warm_start": warm_start(checkpoint, min(len(COMMANDS), max(3, frames // 20)))}
     flops = model_flops(checkpoint)
     result["serving"] = {form: serving_times(checkpoint, form, frames) for form in ("onnx", "torch")}
-    from ..model.policy import load_fusion_policy
+    from ..policies.fusion import load_fusion_policy
 
     result["loop_capacity"] = {
         "fusion": loop_capacity(load_fusion_policy(checkpoint or None, num_threads=1), frames),

@@ -112,7 +112,7 @@ def bench_main(argv: Optional[Sequence[str]] = None) -> int:
             result["compute"] = run_pinned(out / "compute.json", frames, args.checkpoint)
             bar.update()
         if "graph" in parts:
-            from .graph import run_policy
+            from ..ros.latency_probe import run_policy
 
             result["graph"] = {}
             for policy in policies:

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ros.graph import GraphOptions, NodeSpec
-from ..ros.supervisor import Supervisor
-from .graph import GraphProbe
-from .process import rss_mb
+from ..bringup.graph import GraphOptions, NodeSpec
+from ..bringup.supervisor import Supervisor
+from ..core.processes import rss_mb
 
 WINDOW_S = 10.0
 
 
 def run_soak(minutes: float, domain_id: int, out: Path, checkpoint: str = "") -> dict:
+    from ..ros.latency_probe import GraphProbe  # rclpy: only when a soak runs
     specs = [
         NodeSpec("safety_controller_node", "safety_controller_node"),
         NodeSpec(

@@ -94,14 +94,6 @@ class Supervisor:
         self.log("graph stopped")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` in MB (Linux /proc)."""
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
 def _wait(process: subprocess.Popen, grace: float) -> None:
     try:
         process.wait(timeout=grace)

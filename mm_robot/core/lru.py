@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, Hashable, Optional, TypeVar
+from typing import Callable, Generic, Hashable, Optional, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class LRUCache(Generic[K, V]):
-    """At most ``maxsize`` entries; putting one more drops the least recently used. Thread-safe."""
+    """At most ``maxsize`` entries; putting one more drops the least recently used. Thread-safe.
 
-    def __init__(self, maxsize: int) -> None:
+    With ``compute``, calling the cache with a key returns its value, computing (and keeping) it
+    when missing: a bounded memo of a function of one argument."""
+
+    def __init__(self, maxsize: int, compute: Optional[Callable[[K], V]] = None) -> None:
         if maxsize < 1:
             raise ValueError(f"cache size must be at least 1, got {maxsize}")
         self.maxsize = maxsize
+        self.compute = compute
         self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
         self.evictions = 0
+
+    def __call__(self, key: K) -> V:
+        value = self.get(key)
+        if value is None:
+            if self.compute is None:
+                raise TypeError("this LRUCache has no compute function; use get/put")
+            value = self.compute(key)
+            self.put(key, value)
+        return value
 
     def get(self, key: K) -> Optional[V]:
         with self._lock:

@@ -10,7 +10,7 @@
 * ``torch``: the PyTorch module itself in its ``for_inference`` form (folded batch norms,
   channels-last convolutions); training and evaluation use this code.
 
-Both forms take the command's projected tokens from one :class:`LruCache`: the text tower,
+Both forms take the command's projected tokens from one :class:`~mm_robot.core.lru.LRUCache`: the text tower,
 colour and shape tokens run once per distinct command string, and only the tokens the command
 actually has (its mask) are kept, since padding tokens never reach the outputs (every command
 token attends over the image on its own, and pooling masks padding out).
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Generic, Hashable, Optional, Protocol, TypeVar
+from typing import Optional, Protocol
 
 import numpy as np
 import torch
 
+from ..core.lru import LRUCache
 from . import onnx_cache, onnx_graph
 from .encoders import HFTextEncoder, bundled_minilm_dir
 from .modeling import FusionModel
@@ -35,35 +35,6 @@ LOG = logging.getLogger(__name__)
 SERVING_FORMS = ("onnx", "torch")
 COMMAND_CACHE_SIZE = 256  # distinct command strings whose tokens are kept (least recently used go first)
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class LruCache(Generic[K, V]):
-    """A bounded mapping that computes missing values and forgets the least recently used one
-    once it holds ``maxsize`` entries. Not thread-safe: one policy thread uses it."""
-
-    def __init__(self, compute: Callable[[K], V], maxsize: int = COMMAND_CACHE_SIZE) -> None:
-        if maxsize < 1:
-            raise ValueError(f"cache size must be at least 1, got {maxsize}")
-        self.compute, self.maxsize = compute, int(maxsize)
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def __call__(self, key: K) -> V:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        value = self.compute(key)
-        self._items[key] = value
-        if len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
 
 
 @dataclass
@@ -131,9 +102,8 @@ class TorchServing:
 
     def __init__(self, model: FusionModel, cache_size: int = COMMAND_CACHE_SIZE) -> None:
         self.model = model if model.serving else model.for_inference()
-        self.commands: LruCache[str, tuple[torch.Tensor, torch.Tensor]] = LruCache(
-            _CommandTokens(self.model), cache_size
-        )
+        self.commands: LRUCache[str, tuple[torch.Tensor, torch.Tensor]] = LRUCache(cache_size,
+                                                                                   _CommandTokens(self.model))
 
     @torch.inference_mode()
     def predict(
@@ -165,12 +135,8 @@ class OnnxServing:
         self.text_served = tokens.text_session is not None
         self.rewritten = onnx_graph.supports_rewrite(self.model)
         self.graph = (onnx_graph.ServingGraph if self.rewritten else onnx_graph.TracedGraph)(self.model)
-        self.commands: LruCache[str, dict[str, np.ndarray]] = LruCache(
-            lambda text: {
-                k: v.numpy() for k, v in self._command_inputs(*tokens(text)).items() if k in self._inputs
-            },
-            cache_size,
-        )
+        self.commands: LRUCache[str, dict[str, np.ndarray]] = LRUCache(cache_size, lambda text: {
+            k: v.numpy() for k, v in self._command_inputs(*tokens(text)).items() if k in self._inputs})
         cfg = self.model.config
         example = {
             "images": torch.zeros(1, cfg.image_height, cfg.image_width, 3, dtype=torch.uint8),

@@ -19,12 +19,13 @@ import numpy as np
 import torch
 
 from ..core.commands import is_stop, parse
+from ..core.lru import LRUCache
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, bearing_of, steer
 from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel
 from ..model.processing import prepare_audio, prepare_frame, resize_image
-from ..model.serving import COMMAND_CACHE_SIZE, LruCache, make_serving
+from ..model.serving import COMMAND_CACHE_SIZE, make_serving
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "checkpoints" / "fusion_default"
 
@@ -48,7 +49,7 @@ class _PolicyBase:
         self.name = name
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
-        self._readings: LruCache[str, tuple[bool, str]] = LruCache(_read_command, COMMAND_CACHE_SIZE)
+        self._readings: LRUCache[str, tuple[bool, str]] = LRUCache(COMMAND_CACHE_SIZE, _read_command)
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
@@ -227,7 +228,7 @@ def load_fusion_policy(checkpoint: Optional[Union[str, Path]] = None, device: st
     ``checkpoint``: a ``FusionModel.save_pretrained`` directory (default: the bundled
     ``resources/checkpoints/fusion_default``) or a CLIP checkpoint directory (zero-shot).
     Keyword options: ``name``, ``presence_threshold``, ``hfov``; for a trained checkpoint also
-    ``serving``, ``command_cache`` and ``warm_up`` (:class:`FusionPolicy`); for zero-shot
+    ``serving`` and ``warm_up`` (:class:`FusionPolicy`); for zero-shot
     ``steering`` and the :class:`ZeroShotClipGrounder` options; ``num_threads`` sets torch's
     and the serving form's intra-op threads (the fusion node runs with 1); ``cache_size`` bounds the
     per-command caches (default 256 commands); ``allow_download`` lets a checkpoint that names a hub

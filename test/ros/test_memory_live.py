@@ -16,7 +16,7 @@ from mm_robot.ros import qos
 from mm_robot.ros.flood import distinct_commands, invalid_commands
 from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
-from mm_robot.bringup.supervisor import rss_mb
+from mm_robot.core.processes import rss_mb
 
 pytestmark = pytest.mark.ros
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("rclpy")  # bench.graph imports the message types
 
-from mm_robot.bench.graph import Recorded, swap_latencies  # noqa: E402
+from mm_robot.ros.latency_probe import Recorded, swap_latencies  # noqa: E402
 from mm_robot.bench.soak import summarise  # noqa: E402
 
 

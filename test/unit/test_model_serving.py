@@ -12,8 +12,9 @@ import torch
 
 from mm_robot.core.records import Command, Frame, Observation
 from mm_robot.model import FusionModel, tiny_config
-from mm_robot.model.policy import DEFAULT_CHECKPOINT, load_fusion_policy
-from mm_robot.model.serving import LruCache, OnnxServing, TorchServing, make_serving
+from mm_robot.policies.fusion import DEFAULT_CHECKPOINT, load_fusion_policy
+from mm_robot.core.lru import LRUCache
+from mm_robot.model.serving import OnnxServing, TorchServing, make_serving
 
 pytest.importorskip("onnxruntime")
 
@@ -132,7 +133,7 @@ def test_onnx_form_of_the_shipped_checkpoint_gives_the_pytorch_outputs():
 
 def test_lru_cache_computes_each_key_once_and_forgets_the_least_recently_used():
     computed = []
-    cache = LruCache(lambda k: computed.append(k) or k.upper(), maxsize=2)
+    cache = LRUCache(2, lambda k: computed.append(k) or k.upper())
     assert cache("a") == "A" and cache("b") == "B" and cache("a") == "A"  # "a" is now the most recent
     assert computed == ["a", "b"]
     cache("c")  # evicts "b", the least recently used
@@ -140,11 +141,11 @@ def test_lru_cache_computes_each_key_once_and_forgets_the_least_recently_used():
     cache("b")
     assert computed == ["a", "b", "c", "b"] and "a" not in cache
     with pytest.raises(ValueError):
-        LruCache(str, maxsize=0)
+        LRUCache(0, str)
 
 
 def test_policy_command_cache_is_bounded():
-    policy = load_fusion_policy(_saved(_random_model()), command_cache=3, warm_up=False)
+    policy = load_fusion_policy(_saved(_random_model()), cache_size=3, warm_up=False)
     image = np.zeros((60, 80, 3), np.uint8)
     for i in range(10):
         policy.select_action(Observation(Frame(image, 1.0), Command(f"go to the red ball {i}", 1.0), now=1.0))

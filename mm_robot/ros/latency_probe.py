@@ -30,15 +30,15 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
+from ..bringup.graph import GraphOptions, NodeSpec
+from ..bringup.supervisor import Supervisor
+from ..core.processes import ProcessSampler
 from ..core.records import Frame
-from ..ros import qos
-from ..ros.conversions import camera_info_for, frame_to_image
-from ..ros.graph import GraphOptions, NodeSpec
-from ..ros.probe import BackgroundNode
-from ..ros.supervisor import Supervisor
-from ..ros.time import to_stamp
 from ..sources.synthetic_scene import SyntheticScene, parse_scene
-from .process import ProcessSampler
+from . import qos
+from .conversions import camera_info_for, frame_to_image
+from .probe import BackgroundNode
+from .time import to_stamp
 
 SCENE = "red ball 2.5 {y}; blue box 3.5 0.0"
 SWITCH_COMMANDS = (
