@@ -73,10 +73,11 @@ class FusionNode(Node):
             subscriptions += [(Image, "audio/raw", self._on_audio, qos.SENSOR),
                               (String, "audio/info", self._on_audio_info, qos.LATCHED)]
         for msg_type, topic, callback, profile in subscriptions:
+            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
             self.create_subscription(msg_type, topic, callback, profile, callback_group=inputs,
-                                     event_callbacks=qos_events_for(self, self.errors, topic))
+                                     event_callbacks=events)
         create_draining_subscription(self, String, "command", lambda batch: [self._on_command(m) for m in batch],
-                                     event_callbacks=qos_events_for(self, self.errors, "command"))
+                                     event_callbacks=qos_events_for(self, self.errors, "command", reliable=True))
 
         self.grounding_pub = self.create_publisher(String, "perception/grounding", qos.RELIABLE)
         self.roi_pub = self.create_publisher(RegionOfInterest, "perception/target_roi", qos.RELIABLE)

@@ -63,22 +63,26 @@ def start_diagnostics(node: Node, check: Callable[[], Health], period: float = 1
     node.create_timer(period, tick, callback_group=callback_group)
 
 
-def qos_events_for(node: Node, errors, topic: str) -> SubscriptionEventCallbacks:
+def qos_events_for(node: Node, errors, topic: str, reliable: bool = False) -> SubscriptionEventCallbacks:
     """:func:`qos_events` reported to ``errors`` (an ``ErrorLog``) on the node's clock."""
     return qos_events(lambda kind, message: errors.report(kind, message, node.get_clock().now().nanoseconds * 1e-9),
-                      topic)
+                      topic, reliable)
 
 
-def qos_events(report: Callable[[str, str], None], topic: str) -> SubscriptionEventCallbacks:
+def qos_events(report: Callable[[str, str], None], topic: str, reliable: bool = False) -> SubscriptionEventCallbacks:
     """A subscription's middleware events as counted errors (R10): a publisher whose QoS cannot
-    match (its messages would silently never arrive) and messages the middleware lost.
+    match (its messages would silently never arrive) and, on a ``reliable`` subscription, messages
+    the middleware lost (a best-effort sensor stream drops frames by design: not an error).
     ``report(kind, message)``; kinds ``<topic>.qos_incompatible`` and ``<topic>.lost``."""
+    def lost(info) -> None:
+        report(f"{topic}.lost", f"{info.total_count_change} message(s) lost on {topic}")
+
     return SubscriptionEventCallbacks(
         incompatible_qos=lambda info: report(
             f"{topic}.qos_incompatible",
             f"a publisher on {topic} offers incompatible QoS (policy id {info.last_policy_kind}): "
             "its messages never arrive"),
-        message_lost=lambda info: report(f"{topic}.lost", f"{info.total_count_change} message(s) lost on {topic}"))
+        message_lost=lost if reliable else (lambda info: None))
 
 
 def raise_for_qos(health: Health, error_counts: dict[str, int]) -> None:
