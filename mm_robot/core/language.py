@@ -107,8 +107,8 @@ class Understanding:
     ``kind``: "goto", "stop" or "not_understood". ``colour``/``shape``: the world colour and
     shape named (None when not named, or named but not one of the world's, e.g. "brown"), with
     the words that named them in ``colour_phrase``/``shape_phrase``. ``sound_phrase``: the first
-    sound word when the object is picked by the sound it makes ("beeping"), else None. ``text``: the text as read,
-    typos corrected. ``confidence`` in [0, 1]; ``reason`` says why, in words.
+    sound word when the object is picked by the sound it makes ("beeping"), else None. ``text``:
+    the text as read, typos corrected. ``confidence`` in [0, 1]; ``reason`` says why, in words.
     """
 
     kind: str
@@ -187,7 +187,8 @@ def _lexicon_words() -> frozenset[str]:
 def known_words() -> frozenset[str]:
     """Every word of the language: function words, motion verbs, colour and shape words."""
     stop_words = frozenset(w for p in STOP_WORDS for w in p.split())
-    return FUNCTION_WORDS | _lexicon_words() | stop_words | _NEGATIONS | frozenset(_UNSUPPORTED) | SOUND_REFERENTS
+    return (FUNCTION_WORDS | _lexicon_words() | stop_words | _NEGATIONS | frozenset(_UNSUPPORTED)
+            | SOUND_REFERENTS)
 
 
 @lru_cache(maxsize=1)

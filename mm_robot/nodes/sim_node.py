@@ -67,8 +67,9 @@ class SimNode(Node):
         if self.session.soundtrack is not None:
             track = self.session.soundtrack
             self.audio_info_pub = self.create_publisher(String, "audio/info", qos.LATCHED)
-            self.audio_info_pub.publish(String(data=audio_info_json(
-                track.rate, 2, "f32", int(round(track.rate / self.config.rate_hz)), self.config.audio_frame_id)))
+            chunk_frames = int(round(track.rate / self.config.rate_hz))
+            self.audio_info_pub.publish(String(data=audio_info_json(track.rate, 2, "f32", chunk_frames,
+                                                                    self.config.audio_frame_id)))
             self.audio_pub = self.create_publisher(Image, "audio/raw", qos.SENSOR_PUB)
         if self.config.cmd_vel_stamped:
             self.create_subscription(TwistStamped, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
@@ -141,7 +142,8 @@ class SimNode(Node):
                 self.command_pub.publish(String(data=command.text))
             self.commands_played += 1
             how = "typed" if not command.spoken else "spoken" if not command.typed else "typed and spoken"
-            self.get_logger().info(f"t={command.t:.2f}s (sim {tick.time:.2f}s) command ({how}): {command.text!r}")
+            self.get_logger().info(f"t={command.t:.2f}s (sim {tick.time:.2f}s) command ({how}): "
+                                   f"{command.text!r}")
         if tick.audio is not None and self.audio_pub is not None:
             self.audio_pub.publish(chunk_to_audio(tick.audio))
             self.audio_chunks += 1

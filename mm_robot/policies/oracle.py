@@ -135,8 +135,8 @@ class OracleExpert:
                 return self._out(grounding, Action.NOT_FOUND, f"no {intent.label} after a full turn", stamp)
             if matches and intent.sound:  # heard but not seen: turn toward the sound
                 heard = min(matches, key=lambda o: o.distance)
-                return self._out(grounding, Action.SEARCH, f"turning toward the sound of {intent.label}", stamp,
-                                 0.0, math.copysign(cfg.search_turn, heard.bearing))
+                return self._out(grounding, Action.SEARCH, f"turning toward the sound of {intent.label}",
+                                 stamp, 0.0, math.copysign(cfg.search_turn, heard.bearing))
             return self._out(grounding, Action.SEARCH, f"looking for {intent.label}", stamp,
                              0.0, cfg.search_turn)
         self._searched = 0.0

@@ -73,6 +73,7 @@ class Recording:
 
     TAPS = 16
     CUTOFF = 0.9
+    PHASES = 1024  # fractional positions are rounded to 1/PHASES of a sample (61 ns at 16 kHz)
 
     def __init__(self, samples: np.ndarray, rate: int = SOUND_RATE, repeat_s: Optional[float] = None,
                  loop: bool = False) -> None:
@@ -90,6 +91,7 @@ class Recording:
         self._padded = np.concatenate([before, x, after])
         half = self.TAPS // 2
         self._offsets = np.arange(1 - half, half + 1)  # taps at sample index + offset
+        self._weights = _sinc_table(self.TAPS, self.CUTOFF, self.PHASES)  # (PHASES + 1, TAPS)
         self.repeat = None if loop or repeat_s is None else max(float(repeat_s), x.size / rate)
         self.duration = None if (loop or self.repeat is not None) else x.size / rate
 
@@ -100,16 +102,21 @@ class Recording:
         if self.loop:
             position = np.mod(position, self.length)
         index = np.floor(position).astype(np.int64)
-        frac = (position - index)[..., None]  # (..., 1)
+        phase = np.rint((position - index) * self.PHASES).astype(np.int64)  # 0..PHASES
         half = self.TAPS // 2
         # Sample j is padded[j + TAPS]; the taps reach a real sample for index in [-half, length + half - 2].
         low, high = -half, self.length + half - 2
         inside = (t >= 0.0) & (index >= low) & (index <= high)
         taps = np.clip(index, low, high)[..., None] + self._offsets + self.TAPS
-        u = frac - self._offsets  # (..., TAPS): distance from each tap
-        weights = self.CUTOFF * np.sinc(self.CUTOFF * u) * (0.5 + 0.5 * np.cos(np.pi * u / (half + 1)))
-        value = np.einsum("...k,...k->...", self._padded[taps], weights)
+        value = np.einsum("...k,...k->...", self._padded[taps], self._weights[phase])
         return np.where(inside, value, 0.0)
+
+
+def _sinc_table(taps: int, cutoff: float, phases: int) -> np.ndarray:
+    """(phases + 1, taps) Hann-windowed sinc weights for fractions 0, 1/phases, ..., 1."""
+    half = taps // 2
+    u = np.linspace(0.0, 1.0, phases + 1)[:, None] - np.arange(1 - half, half + 1)  # distance to each tap
+    return cutoff * np.sinc(cutoff * u) * (0.5 + 0.5 * np.cos(np.pi * u / (half + 1)))
 
 
 def white_noise(seed: int, rate: int = SOUND_RATE) -> Recording:

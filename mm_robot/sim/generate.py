@@ -319,9 +319,10 @@ def spoken_scenario(index: int, typed: Scenario, seed: int) -> Scenario:
     noise, snr = ("white", "babble")[index % 2], (20.0, 15.0, 10.0)[index % 3]
     first = typed.timeline[0]
     said = TimedCommand(first.t, first.text, say=SpeechSpec(first.text, voice, speed, pitch), typed=False)
-    return Scenario(f"spoken_{typed.name}", _with_audio(typed.scene, noise, snr, seed), (said,), typed.criteria,
-                    f"{typed.name} spoken, not typed: {first.text!r} in espeak-ng voice {voice} ({speed} wpm, "
-                    f"pitch {pitch}) over {noise} noise at {snr:g} dB SNR.", "spoken")
+    scene = _with_audio(typed.scene, noise, snr, seed)
+    return Scenario(f"spoken_{typed.name}", scene, (said,), typed.criteria,
+                    f"{typed.name} spoken, not typed: {first.text!r} in espeak-ng voice {voice} "
+                    f"({speed} wpm, pitch {pitch}) over {noise} noise at {snr:g} dB SNR.", "spoken")
 
 
 def audio_visual_scenario(index: int, seed: int) -> Scenario:

@@ -16,8 +16,8 @@ import yaml
 
 from ..core.commands import parse
 from ..core.vocabulary import COLOURS, SHAPES
-from .spec import (NOISE_KINDS, SOUND_KINDS, AudioSpec, CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec, SoundSpec,
-                   SpeechSpec)
+from .spec import (NOISE_KINDS, SOUND_KINDS, AudioSpec, CameraSpec, ObjectSpec, Pose2D, Randomisation,
+                   SceneSpec, SoundSpec, SpeechSpec)
 
 SCENARIO_SCHEMA = "mm_robot/scenario/1"
 EXPECTATIONS = ("reach", "stop", "not_found")
@@ -226,8 +226,8 @@ _SOUND_FIELDS = {"beep": {"pitch_hz": 1000.0, "period_s": 0.5, "duty": 0.5}, "to
 
 
 def _sound(node: _Reader) -> SoundSpec:
-    node.mapping({"kind", "level_db", "pitch_hz", "period_s", "duty", "text", "voice", "speed", "pitch", "seed"},
-                 {"kind"})
+    node.mapping({"kind", "level_db", "pitch_hz", "period_s", "duty", "text", "voice", "speed", "pitch",
+                  "seed"}, {"kind"})
     kind = node.string("kind", choices=SOUND_KINDS)
     allowed = _SOUND_FIELDS[kind]
     extra = sorted(set(node.data) - {"kind", "level_db"} - set(allowed))

@@ -5,7 +5,8 @@ outputs. ``mm_robot/nodes/sim_node.py`` only moves messages in and out of a
 Per tick (``1 / rate_hz`` s of sim time): :meth:`SimSession.advance` steps the world with
 the latest ``cmd_vel`` (zero once it is older than ``cmd_vel_timeout``), returns the
 scenario commands that fell due (spoken ones start sounding), renders the camera and what the
-microphone pair heard during the step, and feeds the judge; the node publishes the results. :meth:`SimSession.finish` writes result JSON, video and trajectory.
+microphone pair heard during the step, and feeds the judge; the node publishes the results.
+:meth:`SimSession.finish` writes result JSON, video and trajectory.
 
 Two clocks: *sim time* (``world.time``, every stamp and ``/clock``) starts at one step, so
 no message is ever stamped zero (R2 rejects zero stamps); *scenario time* starts when
@@ -61,9 +62,9 @@ class SimNodeConfig:
     video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
     exit_on_done: bool = setting(True, "Exit once the scenario's outcome is decided.", read_only=True)
     frame_id: str = setting("camera_optical_frame", "frame_id of images and camera info.", read_only=True)
-    audio: str = setting("auto", "Publish what the robot's stereo microphone pair hears (audio/raw, 16 kHz, one "
-                         "chunk per step): 'auto' = when the scenario has sound (a sounding object, background "
-                         "noise or a spoken command), 'on', 'off'.", choices=("auto", "on", "off"),
+    audio: str = setting("auto", "Publish what the robot's stereo microphone pair hears (audio/raw, 16 kHz, "
+                         "one chunk per step): 'auto' = when the scenario has sound (a sounding object, "
+                         "background noise or a spoken command), 'on', 'off'.", choices=("auto", "on", "off"),
                          read_only=True)
     audio_frame_id: str = setting("microphone", "frame_id of the audio chunks.", read_only=True)
 
@@ -96,7 +97,8 @@ class SimSession:
         self.name = scenario.name if scenario else f"random_{config.seed}"
         self.world = World(scene)
         self.dt = 1.0 / config.rate_hz
-        hear = config.audio == "on" or (config.audio == "auto" and scenario is not None and scenario.has_sound)
+        has_sound = scenario is not None and scenario.has_sound
+        hear = config.audio == "on" or (config.audio == "auto" and has_sound)
         # Audio starts with the first step's end, so no chunk is ever stamped zero (R2).
         self.soundtrack: Optional[Soundtrack] = None
         if hear:

@@ -70,7 +70,8 @@ class MicPair:
         shadow = self.ild_db / 2.0 * math.sin(azimuth)
         rear = -self.rear_db * (1.0 - math.cos(azimuth)) / 2.0
         distances = np.array([r_left, r_right])
-        gains = np.array([db_to_gain(rear + shadow), db_to_gain(rear - shadow)]) / np.maximum(distances, NEAR_FIELD)
+        shading = np.array([db_to_gain(rear + shadow), db_to_gain(rear - shadow)])
+        gains = shading / np.maximum(distances, NEAR_FIELD)
         return distances / SPEED_OF_SOUND, gains
 
     def level_at_centre(self, pose: Pose2D, x: float, y: float, level_db: float) -> float:
@@ -181,7 +182,8 @@ def reference_rms(levels: Sequence[float]) -> float:
     return max(levels) if levels else db_to_gain(DEFAULT_REFERENCE_DB)
 
 
-def background_for(audio: Optional[AudioSpec], reference: float, rate: int = SOUND_RATE) -> Optional[Background]:
+def background_for(audio: Optional[AudioSpec], reference: float,
+                   rate: int = SOUND_RATE) -> Optional[Background]:
     """The scene's background at ``audio.snr_db`` below ``reference`` (RMS), or None."""
     if audio is None or audio.noise == "none":
         return None
@@ -214,5 +216,5 @@ def hear_scene(scene: SceneSpec, pose: Optional[Pose2D] = None, end_time: float 
     mic = MicPair.of(scene.audio)
     sources = scene_sources(scene, rate)
     levels = [mic.level_at_centre(pose, s.x, s.y, s.level_db) for s in sources]
-    return render_heard(sources, pose, end_time, duration, mic, background_for(scene.audio, reference_rms(levels),
-                                                                                 rate), rate)
+    background = background_for(scene.audio, reference_rms(levels), rate)
+    return render_heard(sources, pose, end_time, duration, mic, background, rate)

@@ -25,8 +25,8 @@ from .voice import SOUND_RATE, read_wav, synthesise
 class Soundtrack:
     """Renders a scene's sound on sim time; :meth:`play` adds a spoken command."""
 
-    def __init__(self, scene: SceneSpec, timeline: Sequence[TimedCommand] = (), base_dir: Optional[Path] = None,
-                 start_time: float = 0.0, rate: int = SOUND_RATE) -> None:
+    def __init__(self, scene: SceneSpec, timeline: Sequence[TimedCommand] = (),
+                 base_dir: Optional[Path] = None, start_time: float = 0.0, rate: int = SOUND_RATE) -> None:
         self.scene, self.base_dir, self.rate = scene, base_dir, rate
         self.mic = MicPair.of(scene.audio)
         sources = scene_sources(scene, rate)
@@ -38,7 +38,8 @@ class Soundtrack:
         else:
             levels = [self.mic.level_at_centre(pose, s.x, s.y, s.level_db) for s in sources]
         self.reference = reference_rms(levels)
-        self.renderer = SoundRenderer(self.mic, background_for(scene.audio, self.reference, rate), rate, start_time)
+        background = background_for(scene.audio, self.reference, rate)
+        self.renderer = SoundRenderer(self.mic, background, rate, start_time)
         for source in sources:
             self.renderer.add(source)
         for command in spoken:  # synthesise now: a missing espeak-ng fails at the start, not mid-run

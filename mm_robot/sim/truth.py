@@ -74,7 +74,8 @@ class GroundTruth:
                 return obj
         raise KeyError(name)
 
-    def matching(self, colour: Optional[str], shape: Optional[str], sounding: bool = False) -> list[ObjectTruth]:
+    def matching(self, colour: Optional[str], shape: Optional[str],
+                 sounding: bool = False) -> list[ObjectTruth]:
         """Objects whose colour and shape match (None matches anything) and, with ``sounding``,
         that make a sound."""
         return [o for o in self.objects

@@ -38,7 +38,8 @@ def espeak_available() -> bool:
 def check_voice(voice: str, speed: int, pitch: int) -> None:
     """Raise ValueError naming the bad setting (the scenario loader turns it into a field error)."""
     if not VOICE_PATTERN.match(voice):
-        raise ValueError(f"voice {voice!r} is not an espeak-ng voice name such as en-us, en-gb-x-rp, en-us+f3")
+        raise ValueError(f"voice {voice!r} is not an espeak-ng voice name such as en-us, en-gb-x-rp, "
+                         "en-us+f3")
     if not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
         raise ValueError(f"speed {speed} outside {SPEED_RANGE[0]}..{SPEED_RANGE[1]} words per minute")
     if not PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]:

@@ -137,8 +137,10 @@ SOUNDING = {"name": "a", "colour": "red", "shape": "ball", "x": 2, "y": 0,
     (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "siren"}), "scene.objects[0].sound.kind"),
     (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "beep", "pitch_hz": 9000}),
      "scene.objects[0].sound.pitch_hz"),
-    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "beep", "duty": 0}), "scene.objects[0].sound.duty"),
-    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "tone", "text": "hi"}), "scene.objects[0].sound.text"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "beep", "duty": 0}),
+     "scene.objects[0].sound.duty"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "tone", "text": "hi"}),
+     "scene.objects[0].sound.text"),
     (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "speech"}), "scene.objects[0].sound.text"),
     (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "speech", "text": "hi", "voice": "-x"}),
      "scene.objects[0].sound.voice"),
@@ -171,8 +173,10 @@ def test_sound_round_trip_and_spoken_commands():
     s = scenario_from_dict(data)
     assert s.has_sound and s.scene.object("a").sound.pitch_hz == 900
     first, second = s.timeline
-    assert (first.text, first.typed, first.spoken, first.say.voice) == ("go to the beeping one", False, True, "en-gb")
-    assert (second.typed, second.say.text, second.say.voice, second.say.x) == (True, "go to the red ball", "en-us", 1.0)
+    assert (first.text, first.typed, first.spoken, first.say.voice) == ("go to the beeping one", False, True,
+                                                                         "en-gb")
+    assert (second.typed, second.say.text, second.say.voice, second.say.x) == (True, "go to the red ball",
+                                                                                "en-us", 1.0)
     again = scenario_from_dict(yaml.safe_load(yaml.safe_dump(scenario_to_dict(s))))
     assert again.scene == s.scene and again.timeline == s.timeline
     assert not scenario_from_dict(GOOD).has_sound  # old scenarios: no sound, nothing changes

@@ -68,7 +68,8 @@ def test_level_falls_as_one_over_distance_and_is_clamped_in_the_near_field():
     for near, far in ((1.0, 2.0), (2.0, 4.0), (4.0, 8.0)):
         assert levels[near] - levels[far] == pytest.approx(20 * math.log10(far / near), abs=0.05)
     clamped = -20.0 - 20 * math.log10(NEAR_FIELD)
-    assert levels[0.05] == pytest.approx(clamped, abs=0.05) and levels[0.2] == pytest.approx(clamped, abs=0.05)
+    assert levels[0.05] == pytest.approx(clamped, abs=0.05)
+    assert levels[0.2] == pytest.approx(clamped, abs=0.05)
 
 
 def test_a_source_behind_is_quieter_by_rear_db():
@@ -140,8 +141,8 @@ def test_a_moving_robot_hears_no_clicks():
 
 def test_rendering_is_deterministic_from_the_seed():
     def heard(seed: int) -> np.ndarray:
-        scene = SceneSpec((ObjectSpec("n", "red", "ball", 1.0, 1.0, sound=SoundSpec("noise", -20.0, seed=seed)),),
-                          Pose2D(), audio=AudioSpec("white", 10.0, seed))
+        noisy = ObjectSpec("n", "red", "ball", 1.0, 1.0, sound=SoundSpec("noise", -20.0, seed=seed))
+        scene = SceneSpec((noisy,), Pose2D(), audio=AudioSpec("white", 10.0, seed))
         return hear_scene(scene, end_time=1.0, duration=0.5)
     assert np.array_equal(heard(1), heard(1))
     assert not np.allclose(heard(1), heard(2))
@@ -175,4 +176,36 @@ def test_speech_synthesis_and_resampling(espeak):
         synthesise("hello", "--help")
     up = resample(np.sin(2 * np.pi * 440 * np.arange(2205) / 22050), 22050, RATE)
     assert up.size == 1600
-    np.testing.assert_allclose(up[100:-100], np.sin(2 * np.pi * 440 * np.arange(1600) / RATE)[100:-100], atol=0.01)
+    expected = np.sin(2 * np.pi * 440 * np.arange(1600) / RATE)
+    np.testing.assert_allclose(up[100:-100], expected[100:-100], atol=0.01)
+
+
+def test_a_recorded_command_plays_from_the_operator(tmp_path):
+    """``audio:`` on a timeline entry: a WAV beside the scenario, played from 1 m behind the robot."""
+    import wave
+
+    import yaml
+
+    from mm_robot.sim.scenario import load_scenario
+    from mm_robot.sim.soundtrack import Soundtrack
+    tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(11025) / 22050) * 32767).astype("<i2")
+    with wave.open(str(tmp_path / "say.wav"), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(22050)
+        wav.writeframes(tone.tobytes())
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({
+        "schema": "mm_robot/scenario/1", "name": "s",
+        "scene": {"robot": {"x": 0, "y": 0, "yaw": 0},
+                  "objects": [{"name": "a", "colour": "red", "shape": "ball", "x": 2, "y": 0}]},
+        "timeline": [{"t": 0.2, "text": "go to the red ball", "audio": "say.wav"}],
+        "criteria": {"expect": "reach", "targets": ["a"], "time_limit": 20}}))
+    scenario = load_scenario(tmp_path / "s.yaml")
+    assert scenario.has_sound and scenario.timeline[0].spoken and scenario.timeline[0].typed
+    track = Soundtrack.of(scenario)
+    assert track.duration(scenario.timeline[0]) == pytest.approx(0.5)
+    track.play(scenario.timeline[0], 0.2)
+    heard = track.render(ORIGIN, 1.0).astype(np.float64)
+    onset = 0.2 + 1.0 / SPEED_OF_SOUND  # from 1 m behind
+    before, during = heard[:int(onset * RATE) - 2], heard[int(onset * RATE) + 400:int(0.65 * RATE)]
+    assert np.abs(before).max() == 0.0
+    # Level -20 dBFS at 1 m, straight behind: the rear attenuation (4 dB) on both sides, no ILD.
+    assert db(during) == pytest.approx([-24.0 - 20 * math.log10(math.hypot(1.0, 0.08))] * 2, abs=0.3)
