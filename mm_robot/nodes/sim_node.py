@@ -42,6 +42,7 @@ from ..sim.pacing import StepPacer
 from ..sim.scenario import ScenarioError
 from ..sim.session import Advance, SimNodeConfig, SimSession
 from ..sim.spec import Pose2D
+from ..sim.voice import SynthesisError
 
 
 class SimNode(Node):
@@ -53,7 +54,7 @@ class SimNode(Node):
         watch_config(self, SimNodeConfig, lambda: self.config, self._apply)
         try:
             self.session = SimSession(self.config)
-        except (ScenarioError, ValueError, OSError) as error:
+        except (ScenarioError, ValueError, OSError, SynthesisError) as error:
             raise ConfigError(f"sim_node: {error}") from None
         self.errors = ErrorLog(self.get_logger().warning)
         self.image_pub = self.create_publisher(Image, "camera/image_raw", qos.SENSOR_PUB)

@@ -137,7 +137,7 @@ class SoundRenderer:
 
     def add(self, source: SoundSource) -> None:
         if len(self._playing) >= MAX_SOURCES:
-            raise RuntimeError(f"more than {MAX_SOURCES} sound sources at once")
+            raise ValueError(f"more than {MAX_SOURCES} sound sources at once")
         self._playing.append([source, None])
 
     def render_parts(self, pose: Pose2D, until: float) -> tuple[np.ndarray, np.ndarray]:
