@@ -128,12 +128,14 @@ def simulation_options(options: GraphOptions) -> GraphOptions:
 
 
 def simulation_graph(options: GraphOptions, sim_parameters: dict) -> list[NodeSpec]:
-    """The bringup graph on the MuJoCo simulator: ``sim_node`` is the camera, the base and the clock.
+    """The bringup graph on the MuJoCo simulator: ``sim_node`` is the camera, the microphones (when
+    the scene has sound), the base and the clock, so no ``microphone_node`` runs; ``microphone``
+    then only means that the fusion node listens.
 
     Run it with :func:`simulation_options`; the fusion node ticks at least as fast as the
     simulator, as lockstep needs.
     """
-    nodes = bringup_graph(simulation_options(options))
+    nodes = [n for n in bringup_graph(simulation_options(options)) if n.executable != "microphone_node"]
     rate = float(sim_parameters.get("rate_hz", 15.0))
     nodes = [NodeSpec(n.name, n.executable, {**n.parameters, "rate_hz": max(rate, 15.0)}, n.remappings)
              if n.executable == "fusion_node" else n for n in nodes]

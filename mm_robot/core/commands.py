@@ -19,15 +19,21 @@ __all__ = ["Intent", "is_stop", "parse"]
 @dataclass(frozen=True)
 class Intent:
     """``kind`` is "goto", "stop" or "unknown"; ``colour`` and ``shape`` are the world's (None
-    when the text names none, or a colour the world does not have, such as "brown")."""
+    when the text names none, or a colour the world does not have, such as "brown"); ``sound``:
+    the object is the one making a sound ("go to the beeping one")."""
 
     kind: str
     colour: Optional[str] = None
     shape: Optional[str] = None
+    sound: bool = False
 
     @property
     def label(self) -> str:
-        return " ".join(part for part in (self.colour, self.shape) if part)
+        """"red ball", "ball", "sounding red ball", "sounding object"."""
+        named = " ".join(part for part in (self.colour, self.shape) if part)
+        if self.sound:
+            return "sounding " + (named or "object")
+        return named
 
 
 def parse(text: str) -> Intent:
@@ -38,4 +44,4 @@ def parse(text: str) -> Intent:
         return Intent("stop")
     if reading.kind != "goto":
         return Intent("unknown")
-    return Intent("goto", reading.colour, reading.shape)
+    return Intent("goto", reading.colour, reading.shape, reading.sound)

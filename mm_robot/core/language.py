@@ -6,7 +6,8 @@ parser of the baseline and the oracle, and the speech recogniser's grammar. A te
 
 * ``stop`` when it holds a stop word or phrase, or a negated request ("do not go"), anywhere:
   stopping is the safe reading of any sentence that mentions it;
-* ``goto`` when it names an object (a colour and/or shape phrase of the lexicons), asks to move
+* ``goto`` when it names an object (a colour and/or shape phrase of the lexicons, and/or a sound
+  word: "the beeping one", "the ball that is making a sound", "the one you hear"), asks to move
   there (a motion verb, or the whole text is a noun phrase: "the red ball", "red ball please";
   a bare colour needs a verb or "one"), and at least ``MIN_KNOWN_FRACTION`` of its words belong
   to the language. A word one edit away from a known word (a typo) is read as that word, at a
@@ -29,7 +30,8 @@ from typing import Optional
 from .lexicon import (MAX_COLOUR_WORDS, MAX_SHAPE_WORDS, PRONOUNS, colour_table, shape_entry, shape_table,
                       world_colour, world_shape)
 from .phrases import match_phrases
-from .vocabulary import COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS, STOP_WORDS
+from .vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS,
+                         SOUND_NOUNS, SOUND_WORDS, STOP_WORDS)
 
 MIN_KNOWN_FRACTION = 0.75  # share of a goto command's words that must belong to the language
 TYPO_PENALTY = 0.9  # confidence factor per corrected word
@@ -95,6 +97,7 @@ MOTION_WORDS: frozenset[str] = frozenset(w for v in _MOTION_VERBS for w in _infl
 NOUN_PHRASE_WORDS: frozenset[str] = frozenset(_DETERMINERS + _MODIFIERS + _OBJECT_NOUNS + _POLITE)
 FUNCTION_WORDS: frozenset[str] = frozenset(_FUNCTION_WORDS) | NOUN_PHRASE_WORDS | MOTION_WORDS
 CORE_WORDS: frozenset[str] = frozenset(COLOURS) | frozenset(COLOUR_SYNONYMS) | frozenset(SHAPE_WORDS)
+SOUND_REFERENTS: frozenset[str] = frozenset(SOUND_WORDS)
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ class Understanding:
 
     ``kind``: "goto", "stop" or "not_understood". ``colour``/``shape``: the world colour and
     shape named (None when not named, or named but not one of the world's, e.g. "brown"), with
-    the words that named them in ``colour_phrase``/``shape_phrase``. ``text``: the text as read,
-    typos corrected. ``confidence`` in [0, 1]; ``reason`` says why, in words.
+    the words that named them in ``colour_phrase``/``shape_phrase``. ``sound_phrase``: the first
+    sound word when the object is picked by the sound it makes ("beeping"), else None. ``text``:
+    the text as read, typos corrected. ``confidence`` in [0, 1]; ``reason`` says why, in words.
     """
 
     kind: str
@@ -116,6 +120,7 @@ class Understanding:
     colour_phrase: Optional[str] = None
     shape_phrase: Optional[str] = None
     corrections: dict[str, str] = field(default_factory=dict)
+    sound_phrase: Optional[str] = None
 
     @property
     def understood(self) -> bool:
@@ -132,9 +137,14 @@ class Understanding:
         return original
 
     @property
+    def sound(self) -> bool:
+        """Does the text pick its object by the sound it makes?"""
+        return self.sound_phrase is not None
+
+    @property
     def label(self) -> str:
-        """The object as named: "red ball", "scarlet orb", "box"."""
-        return " ".join(p for p in (self.colour_phrase, self.shape_phrase) if p)
+        """The object as named: "red ball", "scarlet orb", "box", "beeping ball"."""
+        return " ".join(p for p in (self.sound_phrase, self.colour_phrase, self.shape_phrase) if p)
 
 
 def words_of(text: str) -> list[str]:
@@ -177,7 +187,8 @@ def _lexicon_words() -> frozenset[str]:
 def known_words() -> frozenset[str]:
     """Every word of the language: function words, motion verbs, colour and shape words."""
     stop_words = frozenset(w for p in STOP_WORDS for w in p.split())
-    return FUNCTION_WORDS | _lexicon_words() | stop_words | _NEGATIONS | frozenset(_UNSUPPORTED)
+    return (FUNCTION_WORDS | _lexicon_words() | stop_words | _NEGATIONS | frozenset(_UNSUPPORTED)
+            | SOUND_REFERENTS)
 
 
 @lru_cache(maxsize=1)
@@ -263,15 +274,18 @@ def _read_goto(text: str, words: list[str], corrections: dict[str, str]) -> Unde
     shape_phrase = shapes[0][0] if shapes else None
     colours = [c for c in colours if c[0] != shape_phrase]  # "brick": a shape here, not a colour too
     colour_phrase = colours[0][0] if colours else None
+    sound_phrase = next((w for w in words if w in SOUND_REFERENTS), None)
     known = known_words()
     unknown = [w for w in words if w not in known and not _ORDINAL.fullmatch(w)]
     fraction = 1.0 - len(unknown) / len(words)
     confidence = fraction * TYPO_PENALTY ** len(corrections)
     found = dict(text=read, colour=world_colour(colour_phrase) if colour_phrase else None,
                  shape=world_shape(shapes[0][1]) if shapes else None,
-                 colour_phrase=colour_phrase, shape_phrase=shape_phrase, corrections=corrections)
-    if colour_phrase is None and shape_phrase is None:
-        return Understanding("not_understood", 0.0, "names no object (no colour or shape word)", **found)
+                 colour_phrase=colour_phrase, shape_phrase=shape_phrase, corrections=corrections,
+                 sound_phrase=sound_phrase)
+    if colour_phrase is None and shape_phrase is None and sound_phrase is None:
+        return Understanding("not_understood", 0.0, "names no object (no colour, shape or sound word)",
+                             **found)
     if fraction < MIN_KNOWN_FRACTION:
         return Understanding("not_understood", confidence,
                              f"too many unknown words: {', '.join(unknown[:5])}", **found)
@@ -280,8 +294,9 @@ def _read_goto(text: str, words: list[str], corrections: dict[str, str]) -> Unde
         return Understanding("not_understood", confidence,
                              f"'{unsupported[0]}' (exclusion) is not understood yet", **found)
     phrase_words = set(" ".join(p for p in (colour_phrase, shape_phrase) if p).split())
+    phrase_words |= {w for w in words if w in SOUND_REFERENTS}
     asks_to_move = any(w in MOTION_WORDS for w in words)
-    names_thing = shape_phrase is not None or any(w in _OBJECT_NOUNS for w in words)
+    names_thing = shape_phrase is not None or any(w in _OBJECT_NOUNS or w in SOUND_NOUNS for w in words)
     # Without a verb, only a plain noun phrase asks to go: "the red ball", "red ball please", with
     # a colour or a determiner, and no mended word (a lone typo is more often another word).
     # An unknown word fits a noun phrase only as an adjective, right before the object's words.

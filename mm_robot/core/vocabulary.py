@@ -57,6 +57,17 @@ SHAPE_WORDS["boxes"] = "box"
 STOP_WORDS: tuple[str, ...] = ("stop", "halt", "freeze", "wait", "abort", "cancel", "hold on",
                                "stay", "don't move", "do not move", "emergency")
 
+# Words that pick an object by the sound it makes ("go to the beeping one", "the ball that is making
+# a sound", "the one you hear"): in the world, any object that emits a sound (mm_robot.sim.sound).
+# Nouns name a thing by themselves ("go to the noise"); the rest describe one.
+SOUND_NOUNS: tuple[str, ...] = ("sound", "sounds", "noise", "noises", "beep", "beeps", "beeper", "buzzer",
+                                "alarm", "ringer", "tone", "ringtone", "siren", "hum", "buzz", "chime",
+                                "ring")
+SOUND_WORDS: tuple[str, ...] = SOUND_NOUNS + (
+    "beeping", "bleeping", "ringing", "buzzing", "humming", "whistling", "chirping", "chiming", "pinging",
+    "hissing", "talking", "speaking", "sounding", "noisy", "loud", "louder", "loudest", "audible",
+    "hear", "hears", "heard", "hearing", "emitting", "emits", "playing")
+
 
 def colour_of(word: str) -> str | None:
     word = word.lower()

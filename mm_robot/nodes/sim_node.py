@@ -1,7 +1,9 @@
 """sim_node: the MuJoCo simulator as a ROS node (replaces camera and base).
 
 Publishes ``camera/image_raw`` + ``camera/camera_info`` (sensor QoS), ``odom``, ``/clock``,
-``sim/ground_truth`` (JSON) and the scenario's timeline on ``command``; consumes ``cmd_vel``
+``sim/ground_truth`` (JSON), the scenario's typed commands on ``command`` and, when the scene has
+sound (parameter ``audio``), what the robot's stereo microphone pair hears on ``audio/raw`` (one
+chunk per step, 16 kHz, 2 channels) + the latched ``audio/info``; consumes ``cmd_vel``
 (Twist, or TwistStamped by parameter), ``decision`` (for what the robot reports, and
 lockstep pacing) and ``perception/grounding`` (video overlay). All logic lives in
 :class:`mm_robot.sim.session.SimSession`; at the end it writes result.json, the camera video
@@ -30,7 +32,8 @@ from ..core.counters import ErrorLog
 from ..core.records import Frame
 from ..core.validation import InputError, parse_json_object
 from ..ros import qos
-from ..ros.conversions import camera_info_for, frame_to_image, odometry_msg, twist_from_msg
+from ..ros.conversions import (audio_info_json, camera_info_for, chunk_to_audio, frame_to_image, odometry_msg,
+                               twist_from_msg)
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
@@ -39,6 +42,7 @@ from ..sim.pacing import StepPacer
 from ..sim.scenario import ScenarioError
 from ..sim.session import Advance, SimNodeConfig, SimSession
 from ..sim.spec import Pose2D
+from ..sim.voice import SynthesisError
 
 
 class SimNode(Node):
@@ -50,7 +54,7 @@ class SimNode(Node):
         watch_config(self, SimNodeConfig, lambda: self.config, self._apply)
         try:
             self.session = SimSession(self.config)
-        except (ScenarioError, ValueError, OSError) as error:
+        except (ScenarioError, ValueError, OSError, SynthesisError) as error:
             raise ConfigError(f"sim_node: {error}") from None
         self.errors = ErrorLog(self.get_logger().warning)
         self.image_pub = self.create_publisher(Image, "camera/image_raw", qos.SENSOR_PUB)
@@ -59,6 +63,15 @@ class SimNode(Node):
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", qos.RELIABLE)
         self.truth_pub = self.create_publisher(String, "sim/ground_truth", qos.RELIABLE)
         self.command_pub = self.create_publisher(String, "command", qos.RELIABLE)
+        self.audio_pub = None
+        self.audio_chunks = 0
+        if self.session.soundtrack is not None:
+            track = self.session.soundtrack
+            self.audio_info_pub = self.create_publisher(String, "audio/info", qos.LATCHED)
+            chunk_frames = int(round(track.rate / self.config.rate_hz))
+            self.audio_info_pub.publish(String(data=audio_info_json(track.rate, 2, "f32", chunk_frames,
+                                                                    self.config.audio_frame_id)))
+            self.audio_pub = self.create_publisher(Image, "audio/raw", qos.SENSOR_PUB)
         if self.config.cmd_vel_stamped:
             self.create_subscription(TwistStamped, "cmd_vel", self._on_cmd_vel, qos.COMMAND_VELOCITY)
         else:
@@ -126,9 +139,15 @@ class SimNode(Node):
         stamp = to_stamp(tick.time)
         self.clock_pub.publish(ClockMsg(clock=stamp))
         for command in tick.commands:
-            self.command_pub.publish(String(data=command.text))
+            if command.typed:
+                self.command_pub.publish(String(data=command.text))
             self.commands_played += 1
-            self.get_logger().info(f"t={command.t:.2f}s (sim {tick.time:.2f}s) command: {command.text!r}")
+            how = "typed" if not command.spoken else "spoken" if not command.typed else "typed and spoken"
+            self.get_logger().info(f"t={command.t:.2f}s (sim {tick.time:.2f}s) command ({how}): "
+                                   f"{command.text!r}")
+        if tick.audio is not None and self.audio_pub is not None:
+            self.audio_pub.publish(chunk_to_audio(tick.audio))
+            self.audio_chunks += 1
         frame = Frame(tick.view.rgb, tick.time, self.config.frame_id)
         self.image_pub.publish(frame_to_image(frame))
         self.info_pub.publish(camera_info_for(frame, self.hfov))
@@ -153,10 +172,13 @@ class SimNode(Node):
                                 "started": s.started,
                                 "ticks": s.ticks, "commands_played": self.commands_played,
                                 "lockstep_misses": s.lockstep_misses, "invalid_cmd_vel": s.invalid_cmd_vel,
-                                "dropped_messages": self.errors.total,
+                                "dropped_messages": self.errors.total, "audio_chunks": self.audio_chunks,
+                                "audio_clipped": s.soundtrack.renderer.clipped if s.soundtrack else 0,
                                 "collisions": s.world.collision_count})
         if s.invalid_cmd_vel:
             health.raise_to(WARN, f"{s.invalid_cmd_vel} non-finite cmd_vel")
+        if s.soundtrack is not None and s.soundtrack.renderer.clipped:
+            health.raise_to(WARN, f"{s.soundtrack.renderer.clipped} audio samples clipped")
         if self.errors.total:
             health.raise_to(WARN, f"{self.errors.total} bad messages dropped")
         if s.world.touching:

@@ -12,8 +12,12 @@ Behaviour, per command (parsed with :func:`mm_robot.core.commands.parse`):
   locks onto the nearest — that is the documented answer to an ambiguous command — and
   turns toward it, drives when it is roughly ahead, slows down on approach and reports
   ``arrived`` within ``goal_clearance`` when facing it.
+* "go to the beeping one" (a sound word, ``Intent.sound``): only objects that make a sound match
+  (ground truth: the scene's sounding objects), with the colour and shape when named.
 * nothing matching in view -> ``search``: turn left in place (what a camera-only policy can
-  learn too). A locked target that left the view is searched for on the side it left by.
+  learn too); for a sound command, turn toward the sound (the side its source is on, which a
+  stereo microphone pair tells). A locked target that left the view is searched for on the side
+  it left by.
 * after a full turn (``search_turn_limit``) without seeing a match -> ``not_found``, zero
   velocity, until the next command.
 * distractors closer than ``avoid_clearance`` in front push the heading away from them.
@@ -118,7 +122,7 @@ class OracleExpert:
         if intent.kind == "unknown":
             return self._out(None, Action.IDLE, f"command not understood: {command.text!r}", stamp)
 
-        matches = truth.matching(intent.colour, intent.shape)
+        matches = truth.matching(intent.colour, intent.shape, intent.sound)
         visible = [o for o in matches if self._in_view(o)]
         locked = next((o for o in matches if o.name == self._locked), None)
         if locked is None and visible:
@@ -129,6 +133,10 @@ class OracleExpert:
             if self._not_found or self._searched >= cfg.search_turn_limit:
                 self._not_found = True
                 return self._out(grounding, Action.NOT_FOUND, f"no {intent.label} after a full turn", stamp)
+            if matches and intent.sound:  # heard but not seen: turn toward the sound
+                heard = min(matches, key=lambda o: o.distance)
+                return self._out(grounding, Action.SEARCH, f"turning toward the sound of {intent.label}",
+                                 stamp, 0.0, math.copysign(cfg.search_turn, heard.bearing))
             return self._out(grounding, Action.SEARCH, f"looking for {intent.label}", stamp,
                              0.0, cfg.search_turn)
         self._searched = 0.0
@@ -177,7 +185,8 @@ class OracleExpert:
             if not self._in_view(obj):
                 continue
             match = ((intent.colour is None or obj.colour == intent.colour)
-                     and (intent.shape is None or obj.shape == intent.shape))
+                     and (intent.shape is None or obj.shape == intent.shape)
+                     and (not intent.sound or obj.sound is not None))
             cand = Candidate(obj.label, 1.0 if match else 0.0, obj.box.as_tuple(),
                              bearing_of(obj.box.centre[0], width, self.camera.hfov))
             candidates.append(cand)

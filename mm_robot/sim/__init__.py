@@ -1,4 +1,4 @@
-"""MuJoCo simulation: world, scenarios, success criteria, lockstep episodes. No rclpy.
+"""MuJoCo simulation: world, sound, scenarios, success criteria, lockstep episodes. No rclpy.
 
 Public API (see docs/simulation.md)::
 
@@ -29,11 +29,15 @@ from .scenario import (
                        load_suite,
                        scenario_from_dict,
 )
-from .spec import CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec
+from .sound import MicPair, SoundRenderer, SoundSource, hear_scene, render_heard
+from .soundtrack import Soundtrack
+from .spec import AudioSpec, CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec, SoundSpec, SpeechSpec
 from .truth import GroundTruth, ObjectTruth
 from .world import StepInfo, View, World
 
 __all__ = [
+    "AudioSpec", "MicPair", "SoundRenderer", "SoundSource", "SoundSpec", "Soundtrack", "SpeechSpec",
+    "hear_scene", "render_heard",
     "BaseLimits", "Box", "CameraSpec", "Criteria", "EpisodeResult", "GroundTruth", "Judge", "ObjectSpec",
     "ObjectTruth", "PolicyFactory", "Pose2D", "Randomisation", "Sample", "Scenario",
     "ScenarioError", "SceneSpec", "StepInfo", "Tick", "TimedCommand", "View", "World", "camera_info",

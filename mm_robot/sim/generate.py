@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from typing import Optional, Sequence
 
 from ..core.vocabulary import COLOURS, SHAPES
 from .scenario import Criteria, Scenario, TimedCommand
-from .spec import ROBOT_RADIUS, ObjectSpec, Pose2D, Randomisation, SceneSpec
+from .spec import ROBOT_RADIUS, AudioSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec, SoundSpec, SpeechSpec
 
 SEPARATION = 0.35  # m between object surfaces
 ROBOT_CLEARANCE = 0.5  # m between the robot's body and any object at start
@@ -278,8 +279,110 @@ def red_ball_scenario() -> Scenario:
                     "'go to the red ball' off to the left, with a blue box and a green cylinder.", "goto")
 
 
+# -- hearing: spoken commands, sound-identified targets, sound-guided search ---------------------
+VOICES = (("en-us", 160, 50), ("en-gb", 150, 40), ("en-gb-scotland", 140, 60), ("en-029", 170, 45),
+          ("en-us+f3", 160, 70), ("en-gb-x-rp", 180, 55))  # (espeak-ng voice, words/min, pitch)
+SOUND_COMMANDS = {  # per kind of sound: commands that pick the object by it ({c} colour, {s} shape)
+    "beep": ("go to the beeping one", "find the {c} {s} that is beeping", "drive to the ringing {s}",
+             "go to the {s} that is making a sound"),
+    "tone": ("go to the humming one", "approach the {s} that is making a sound", "go to the one you hear"),
+    "noise": ("drive to the noisy one", "go to the buzzing {s}", "find the {c} {s} that is making a noise"),
+    "speech": ("go to the talking {s}", "go to the one that is speaking"),
+}
+SEARCH_COMMANDS = ("find the beeping one", "go to the sound", "find the {c} {s} that is making a sound",
+                   "look for the one you hear", "find the noisy {s}", "turn to the {s} that is beeping")
+CALLS = ("over here", "i am here", "come to me")  # what a talking object says
+
+
+def random_sound(rng: random.Random, kind: str) -> SoundSpec:
+    """A sound of ``kind`` with drawn pitch, rhythm and level (dBFS at 1 m)."""
+    level = round(rng.uniform(-24.0, -16.0), 1)
+    if kind == "beep":
+        return SoundSpec("beep", level, round(rng.uniform(700, 2500)), round(rng.uniform(0.3, 1.0), 2),
+                         round(rng.uniform(0.3, 0.6), 2))
+    if kind == "tone":
+        return SoundSpec("tone", level, round(rng.uniform(300, 1500)))
+    if kind == "noise":
+        return SoundSpec("noise", level, seed=rng.randrange(1000))
+    voice, speed, pitch = rng.choice(VOICES)
+    return SoundSpec("speech", level, text=rng.choice(CALLS), voice=voice, speed=speed, pitch=pitch)
+
+
+def _with_audio(scene: SceneSpec, noise: str, snr_db: float, seed: int) -> SceneSpec:
+    return replace(scene, audio=AudioSpec(noise, snr_db, seed)).validate()
+
+
+def spoken_scenario(index: int, typed: Scenario, seed: int) -> Scenario:
+    """``typed`` (a goto scenario) with its command spoken instead of typed, in one of ``VOICES``,
+    over white noise or babble at 20, 15 or 10 dB SNR: success compares with the typed run."""
+    voice, speed, pitch = VOICES[index % len(VOICES)]
+    noise, snr = ("white", "babble")[index % 2], (20.0, 15.0, 10.0)[index % 3]
+    first = typed.timeline[0]
+    said = TimedCommand(first.t, first.text, say=SpeechSpec(first.text, voice, speed, pitch), typed=False)
+    scene = _with_audio(typed.scene, noise, snr, seed)
+    return Scenario(f"spoken_{typed.name}", scene, (said,), typed.criteria,
+                    f"{typed.name} spoken, not typed: {first.text!r} in espeak-ng voice {voice} "
+                    f"({speed} wpm, pitch {pitch}) over {noise} noise at {snr:g} dB SNR.", "spoken")
+
+
+def audio_visual_scenario(index: int, seed: int) -> Scenario:
+    """Two or three objects of one colour and shape in view; only the target makes a sound, and the
+    command picks it by that sound alone (or with its colour and shape, which all of them share)."""
+    kind_of_sound = ("beep", "tone", "noise", "beep", "speech")[index % 5]
+
+    def build(rng: random.Random) -> Scenario:
+        robot = random_robot(rng)
+        layout = Layout(rng, robot)
+        kind = rng.choice(all_kinds())
+        size = rng.choice(SIZES)
+        target = layout.add("target", kind, (1.5, 3.2), (-0.4, 0.4), False, size)
+        layout.keep_path_clear((robot.x, robot.y), (target.x, target.y))
+        for i in range(1 + index % 2):
+            layout.add(f"twin_{i}", kind, (1.5, 3.2), (-0.45, 0.45), True, size)
+        for i, k in enumerate(distractor_kinds(rng, kind, index % 3 // 2)):
+            layout.add(f"d{i}", k, (0.8, 4.0), (-math.pi, math.pi), True)
+        layout.objects[0] = replace(layout.objects[0], sound=random_sound(rng, kind_of_sound))
+        text = rng.choice(SOUND_COMMANDS[kind_of_sound]).format(c=kind[0], s=kind[1])
+        scenario = _scenario(f"audio_visual_{index}", "audio_visual",
+                             f"{text!r}: {len(layout.objects) - 1 - index % 3 // 2} look-alike(s) of the "
+                             f"{kind[0]} {kind[1]} in view; only the target makes a sound ({kind_of_sound}).",
+                             robot, layout, seed, [TimedCommand(0.5, text)],
+                             Criteria("reach", ("target",), time_limit=40.0))
+        if index % 3 == 2:
+            scenario = replace(scenario, scene=_with_audio(scenario.scene, "white", 20.0, seed))
+        return scenario
+    return _attempts(seed, build)
+
+
+def sound_search_scenario(index: int, seed: int) -> Scenario:
+    """The sounding target starts behind the robot; in every other scenario a silent look-alike is
+    in view, so turning toward the sound is the only way to the right one."""
+    kind_of_sound = ("beep", "tone", "noise")[index % 3]
+
+    def build(rng: random.Random) -> Scenario:
+        robot = random_robot(rng)
+        layout = Layout(rng, robot)
+        kind = rng.choice(all_kinds())
+        target = layout.add("target", kind, (1.5, 3.0), BEHIND, False)
+        layout.keep_path_clear((robot.x, robot.y), (target.x, target.y))
+        if index % 2 == 0:
+            layout.add("twin", kind, (1.5, 3.0), IN_VIEW, True, target.size)
+        for i, k in enumerate(distractor_kinds(rng, kind, 1 + index % 2)):
+            layout.add(f"d{i}", k, (0.8, 4.0), (-math.pi, math.pi), True)
+        layout.objects[0] = replace(layout.objects[0], sound=random_sound(rng, kind_of_sound))
+        text = SEARCH_COMMANDS[index % len(SEARCH_COMMANDS)].format(c=kind[0], s=kind[1])
+        twin = " with a silent look-alike in view" if index % 2 == 0 else ""
+        return _scenario(f"sound_search_{index}", "sound_search",
+                         f"{text!r}: the target ({kind_of_sound}) starts behind the robot{twin}; turn "
+                         "toward the sound to find it.", robot, layout, seed, [TimedCommand(0.5, text)],
+                         Criteria("reach", ("target",), time_limit=50.0))
+    return _attempts(seed, build)
+
+
 def public_suite(base_seed: int = 1000) -> list[Scenario]:
-    """The 44 public scenarios (deterministic): the demo plus 43 generated ones."""
+    """The public scenarios (deterministic): the demo, 43 generated ones for sight and commands,
+    and those of hearing (spoken commands mirroring the first goto scenario of each distractor
+    count, audio-visual, sound-guided search)."""
     suite: list[Scenario] = [red_ball_scenario()]
     seed = base_seed
     for distractors in range(6):
@@ -288,6 +391,14 @@ def public_suite(base_seed: int = 1000) -> list[Scenario]:
             seed += 1
     for maker, count in ((search_scenario, 6), (stop_scenario, 5), (change_scenario, 5),
                          (ambiguous_scenario, 4), (not_present_scenario, 5)):
+        for k in range(count):
+            suite.append(maker(k, seed))
+            seed += 1
+    typed = {s.name: s for s in suite}
+    for k in range(6):
+        suite.append(spoken_scenario(k, typed[f"goto_d{k}_0"], seed))
+        seed += 1
+    for maker, count in ((audio_visual_scenario, 12), (sound_search_scenario, 6)):
         for k in range(count):
             suite.append(maker(k, seed))
             seed += 1

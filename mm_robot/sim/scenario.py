@@ -16,7 +16,8 @@ import yaml
 
 from ..core.commands import parse
 from ..core.vocabulary import COLOURS, SHAPES
-from .spec import CameraSpec, ObjectSpec, Pose2D, Randomisation, SceneSpec
+from .spec import (NOISE_KINDS, SOUND_KINDS, AudioSpec, CameraSpec, ObjectSpec, Pose2D, Randomisation,
+                   SceneSpec, SoundSpec, SpeechSpec)
 
 SCENARIO_SCHEMA = "mm_robot/scenario/1"
 EXPECTATIONS = ("reach", "stop", "not_found")
@@ -28,12 +29,19 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class TimedCommand:
-    """Command ``text`` delivered at sim time ``t`` (s). ``audio``: a path to a WAV of the
-    same words, relative to the scenario file, or None (reserved for spoken commands)."""
+    """Command ``text`` given at scenario time ``t`` (s): typed (published on ``command``) when
+    ``typed``, spoken into the microphones when ``say`` (synthesised) or ``audio`` (a WAV of the
+    same words, relative to the scenario file) is set; at least one of the three."""
 
     t: float
     text: str
     audio: Optional[str] = None
+    say: Optional[SpeechSpec] = None
+    typed: bool = True
+
+    @property
+    def spoken(self) -> bool:
+        return self.say is not None or self.audio is not None
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,12 @@ class Scenario:
     description: str = ""
     category: str = ""
     source: Optional[str] = None  # file it was loaded from
+
+    @property
+    def has_sound(self) -> bool:
+        """Is there anything for the microphones: a sounding object, background noise, or a
+        spoken command?"""
+        return self.scene.has_sound or any(c.spoken for c in self.timeline)
 
     def commands_between(self, start: float, end: float) -> list[TimedCommand]:
         """Commands with ``start < t <= end`` (so stepping with (prev, now] plays each once)."""
@@ -155,14 +169,14 @@ def scenario_from_dict(data: Any, source: str = "<dict>") -> Scenario:
         raise top.fail(f"unsupported schema {data['schema']!r}; expected {SCENARIO_SCHEMA}", "schema")
     name = top.string("name")
     scene = _scene(top.child("scene"))
-    timeline = _timeline(top)
+    timeline = _timeline(top, scene.arena_size / 2.0)
     criteria = _criteria(top.child("criteria"), scene, timeline)
     return Scenario(name, scene, timeline, criteria, top.string("description", ""),
                     top.string("category", ""), source if source != "<dict>" else None)
 
 
 def _scene(node: _Reader) -> SceneSpec:
-    node.mapping({"arena_size", "robot", "camera", "objects", "randomise"}, {"objects"})
+    node.mapping({"arena_size", "robot", "camera", "objects", "randomise", "audio"}, {"objects"})
     arena = node.number("arena_size", 8.0, 2.0, 50.0)
     robot = Pose2D()
     if "robot" in node.data:
@@ -183,18 +197,21 @@ def _scene(node: _Reader) -> SceneSpec:
         rn.mapping({"seed", "lighting", "floor", "colour_jitter"})
         randomisation = Randomisation(rn.integer("seed", 0), rn.boolean("lighting", True),
                                       rn.boolean("floor", True), rn.number("colour_jitter", 0.0, 0.0, 0.3))
+    audio = _audio(node.child("audio")) if "audio" in node.data else None
     objects = []
     for o in node.sequence("objects"):
-        o.mapping({"name", "colour", "shape", "x", "y", "size", "yaw"}, {"name", "colour", "shape", "x", "y"})
+        o.mapping({"name", "colour", "shape", "x", "y", "size", "yaw", "sound"},
+                  {"name", "colour", "shape", "x", "y"})
+        sound = _sound(o.child("sound")) if "sound" in o.data else None
         obj = ObjectSpec(o.string("name"), o.string("colour", choices=tuple(COLOURS)),
                          o.string("shape", choices=tuple(SHAPES)), o.number("x"), o.number("y"),
-                         o.number("size", 0.3, 0.05, 1.5), o.number("yaw", 0.0))
+                         o.number("size", 0.3, 0.05, 1.5), o.number("yaw", 0.0), sound)
         try:
             obj.validate()
         except ValueError as exc:
             raise o.fail(str(exc)) from None
         objects.append(obj)
-    scene = SceneSpec(tuple(objects), robot, arena, camera, randomisation)
+    scene = SceneSpec(tuple(objects), robot, arena, camera, randomisation, audio)
     try:
         scene.validate()
     except ValueError as exc:
@@ -202,22 +219,83 @@ def _scene(node: _Reader) -> SceneSpec:
     return scene
 
 
-def _timeline(top: _Reader) -> tuple[TimedCommand, ...]:
+# Sound fields allowed per kind of object sound (besides kind and level_db), with their defaults.
+_SOUND_FIELDS = {"beep": {"pitch_hz": 1000.0, "period_s": 0.5, "duty": 0.5}, "tone": {"pitch_hz": 440.0},
+                 "noise": {"seed": 0}, "speech": {"text": None, "voice": "en-us", "speed": 160, "pitch": 50,
+                                                  "period_s": 0.0}}
+
+
+def _sound(node: _Reader) -> SoundSpec:
+    node.mapping({"kind", "level_db", "pitch_hz", "period_s", "duty", "text", "voice", "speed", "pitch",
+                  "seed"}, {"kind"})
+    kind = node.string("kind", choices=SOUND_KINDS)
+    allowed = _SOUND_FIELDS[kind]
+    extra = sorted(set(node.data) - {"kind", "level_db"} - set(allowed))
+    if extra:
+        raise node.fail(f"{', '.join(extra)} not used by a {kind} sound (it takes level_db, "
+                        f"{', '.join(allowed)})", extra[0])
+    values: dict[str, Any] = {"level_db": node.number("level_db", -20.0, -60.0, 0.0)}
+    limits = {"pitch_hz": (50.0, 7000.0), "period_s": (0.05 if kind == "beep" else 0.0, 60.0),
+              "duty": (0.05, 1.0)}
+    for key, default in allowed.items():
+        if key in limits:
+            values[key] = node.number(key, default, *limits[key])
+        elif key in ("seed", "speed", "pitch"):
+            values[key] = node.integer(key, default)
+        else:
+            values[key] = node.string(key, default)
+    return _checked(node, SoundSpec(kind, **values))
+
+
+def _audio(node: _Reader) -> AudioSpec:
+    node.mapping({"noise", "snr_db", "seed", "mic_spacing", "talkers", "ild_db", "rear_db"})
+    spec = AudioSpec(node.string("noise", "none", NOISE_KINDS), node.number("snr_db", 20.0, -10.0, 60.0),
+                     node.integer("seed", 0), node.number("mic_spacing", 0.16, 0.02, 0.5),
+                     node.integer("talkers", 4), node.number("ild_db", 6.0, 0.0, 20.0),
+                     node.number("rear_db", 4.0, 0.0, 20.0))
+    return _checked(node, spec)
+
+
+def _say(node: _Reader, text: Optional[str], half: float) -> SpeechSpec:
+    node.mapping({"text", "voice", "speed", "pitch", "level_db", "x", "y"})
+    if text is None and "text" not in node.data:
+        raise node.fail("required when the timeline entry has no text of its own", "text")
+    speech = SpeechSpec(node.string("text", text), node.string("voice", "en-us"), node.integer("speed", 160),
+                        node.integer("pitch", 50), node.number("level_db", -20.0, -60.0, 0.0),
+                        node.number("x", low=-half, high=half) if "x" in node.data else None,
+                        node.number("y", low=-half, high=half) if "y" in node.data else None)
+    return _checked(node, speech)
+
+
+def _checked(node: _Reader, spec):
+    """``spec.validate()``, its ValueError turned into a ScenarioError naming the field it names."""
+    try:
+        return spec.validate()
+    except ValueError as error:
+        field_name = str(error).split(" ", 1)[0]
+        raise node.fail(str(error), field_name if field_name in node.data else None) from None
+
+
+def _timeline(top: _Reader, half: float) -> tuple[TimedCommand, ...]:
     commands = []
     last = -math.inf
     for c in top.sequence("timeline"):
-        c.mapping({"t", "text", "audio"}, {"t", "text"})
+        c.mapping({"t", "text", "audio", "say"}, {"t"})
+        if "text" not in c.data and "say" not in c.data:
+            raise c.fail("needs text (typed), say (spoken), or both")
         t = c.number("t", low=0.0)
         if t < last:
             raise c.fail(f"times must not decrease (t={t} after t={last})", "t")
         last = t
-        text = c.string("text")
-        if not text.strip() or len(text) > 500:
+        typed = "text" in c.data
+        text = c.string("text") if typed else None
+        if typed and (not text.strip() or len(text) > 500):
             raise c.fail("text must be 1..500 characters", "text")
+        say = _say(c.child("say"), text, half) if "say" in c.data else None
         audio = c.data.get("audio")
         if audio is not None and not isinstance(audio, str):
             raise c.fail(f"expected a file path or null, got {audio!r}", "audio")
-        commands.append(TimedCommand(t, text, audio))
+        commands.append(TimedCommand(t, text if typed else say.text, audio, say, typed))
     if not commands:
         raise top.fail("needs at least one command", "timeline")
     return tuple(commands)
@@ -276,9 +354,12 @@ def scenario_to_dict(s: Scenario) -> dict:
         "robot": {"x": sc.robot.x, "y": sc.robot.y, "yaw": round(sc.robot.yaw, 4)},
         "randomise": {"seed": sc.randomisation.seed, "lighting": sc.randomisation.lighting,
                       "floor": sc.randomisation.floor, "colour_jitter": sc.randomisation.colour_jitter},
-        "objects": [{"name": o.name, "colour": o.colour, "shape": o.shape, "x": round(o.x, 3),
-                     "y": round(o.y, 3), "size": round(o.size, 3), "yaw": round(o.yaw, 3)} for o in sc.objects],
+        "objects": [_object_dict(o) for o in sc.objects],
     }
+    if sc.audio is not None:
+        scene["audio"] = {key: getattr(sc.audio, key) for key in ("noise", "snr_db", "seed", "mic_spacing")}
+        scene["audio"].update({key: getattr(sc.audio, key) for key in ("talkers", "ild_db", "rear_db")
+                               if getattr(sc.audio, key) != getattr(AudioSpec(), key)})
     if sc.camera != CameraSpec():
         scene["camera"] = {"width": sc.camera.width, "height": sc.camera.height,
                            "hfov_deg": round(math.degrees(sc.camera.hfov), 3)}
@@ -295,5 +376,29 @@ def scenario_to_dict(s: Scenario) -> dict:
         criteria["avoid_contact"] = c.avoid_contact
     return {"schema": SCENARIO_SCHEMA, "name": s.name, "description": s.description,
             "category": s.category, "scene": scene,
-            "timeline": [{"t": t.t, "text": t.text, "audio": t.audio} for t in s.timeline],
-            "criteria": criteria}
+            "timeline": [_command_dict(t) for t in s.timeline], "criteria": criteria}
+
+
+def _object_dict(o: ObjectSpec) -> dict:
+    data: dict[str, Any] = {"name": o.name, "colour": o.colour, "shape": o.shape, "x": round(o.x, 3),
+                            "y": round(o.y, 3), "size": round(o.size, 3), "yaw": round(o.yaw, 3)}
+    if o.sound is not None:
+        data["sound"] = {"kind": o.sound.kind, "level_db": o.sound.level_db}
+        data["sound"].update({key: getattr(o.sound, key) for key in _SOUND_FIELDS[o.sound.kind]})
+    return data
+
+
+def _command_dict(c: TimedCommand) -> dict:
+    if c.say is None:  # typed (the form of every scenario written before spoken commands)
+        return {"t": c.t, "text": c.text, "audio": c.audio}
+    data: dict[str, Any] = {"t": c.t}
+    if c.typed:
+        data["text"] = c.text
+    if c.audio is not None:
+        data["audio"] = c.audio
+    say = c.say
+    data["say"] = {"text": say.text} if not c.typed or say.text != c.text else {}
+    data["say"].update({"voice": say.voice, "speed": say.speed, "pitch": say.pitch, "level_db": say.level_db})
+    if say.x is not None:
+        data["say"].update({"x": say.x, "y": say.y})
+    return data

@@ -4,8 +4,9 @@ outputs. ``mm_robot/nodes/sim_node.py`` only moves messages in and out of a
 
 Per tick (``1 / rate_hz`` s of sim time): :meth:`SimSession.advance` steps the world with
 the latest ``cmd_vel`` (zero once it is older than ``cmd_vel_timeout``), returns the
-scenario commands that fell due, renders the camera, and feeds the judge; the node
-publishes the results. :meth:`SimSession.finish` writes result JSON, video and trajectory.
+scenario commands that fell due (spoken ones start sounding), renders the camera and what the
+microphone pair heard during the step, and feeds the judge; the node publishes the results.
+:meth:`SimSession.finish` writes result JSON, video and trajectory.
 
 Two clocks: *sim time* (``world.time``, every stamp and ``/clock``) starts at one step, so
 no message is ever stamped zero (R2 rejects zero stamps); *scenario time* starts when
@@ -23,10 +24,12 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.config import setting, validate
+from ..core.records import AudioChunk
 from .criteria import EpisodeResult, Judge, Sample, sample_from_truth
 from .generate import random_scene
 from .recording import VideoRecorder, draw_grounding, plot_trajectory, write_result
 from .scenario import Scenario, TimedCommand, load_scenario
+from .soundtrack import Soundtrack
 from .truth import GroundTruth
 from .world import View, World
 
@@ -59,12 +62,19 @@ class SimNodeConfig:
     video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
     exit_on_done: bool = setting(True, "Exit once the scenario's outcome is decided.", read_only=True)
     frame_id: str = setting("camera_optical_frame", "frame_id of images and camera info.", read_only=True)
+    audio: str = setting("auto", "Publish what the robot's stereo microphone pair hears (audio/raw, 16 kHz, "
+                         "one chunk per step): 'auto' = when the scenario has sound (a sounding object, "
+                         "background noise or a spoken command), 'on', 'off'.", choices=("auto", "on", "off"),
+                         read_only=True)
+    audio_frame_id: str = setting("microphone", "frame_id of the audio chunks.", read_only=True)
 
 
 @dataclass(frozen=True)
 class Advance:
-    """One tick's results. ``view.rgb``: (H, W, 3) uint8; ``commands``: scenario commands to
-    publish now; ``done``: the judge has decided (or the time limit passed)."""
+    """One tick's results. ``view.rgb``: (H, W, 3) uint8; ``commands``: scenario commands that
+    fell due (publish the ``typed`` ones); ``done``: the judge has decided (or the time limit
+    passed); ``audio``: what the microphones heard during the step, (frames, 2) float32 stamped
+    with its first frame's sim time (None without sound, and on the first step)."""
 
     time: float
     view: View
@@ -72,6 +82,7 @@ class Advance:
     commands: tuple[TimedCommand, ...]
     done: bool
     scenario_time: Optional[float] = None  # None before start()
+    audio: Optional[AudioChunk] = None
 
 
 class SimSession:
@@ -86,6 +97,13 @@ class SimSession:
         self.name = scenario.name if scenario else f"random_{config.seed}"
         self.world = World(scene)
         self.dt = 1.0 / config.rate_hz
+        has_sound = scenario is not None and scenario.has_sound
+        hear = config.audio == "on" or (config.audio == "auto" and has_sound)
+        # Audio starts with the first step's end, so no chunk is ever stamped zero (R2).
+        self.soundtrack: Optional[Soundtrack] = None
+        if hear:
+            self.soundtrack = (Soundtrack.of(scenario, self.dt) if scenario is not None
+                               else Soundtrack(scene, start_time=self.dt))
         self.judge = Judge(scenario) if scenario else None
         self.samples: list[Sample] = []
         self.command = (0.0, 0.0)
@@ -168,6 +186,10 @@ class SimSession:
             if self.scenario is not None:
                 due = tuple(self.scenario.commands_between(self._played_until, t + 1e-9))
             self._played_until = t + 1e-9
+            if self.soundtrack is not None:
+                for command in due:
+                    if command.spoken:
+                        self.soundtrack.play(command, self.started_at + command.t)
             if self.judge is not None:
                 sample = replace(sample_from_truth(truth, self.scenario.criteria, self.action), t=t)
                 self.judge.add(sample)
@@ -180,7 +202,17 @@ class SimSession:
             clock = f"t={t:5.1f}s" if t is not None else "waiting"
             caption = f"{clock} {self.action or '-'} v={truth.linear:+.2f} w={truth.angular:+.2f}"
             self.recorder.add(draw_grounding(view.rgb, self.grounding, caption))
-        return Advance(now, view, truth, due, done, t)
+        return Advance(now, view, truth, due, done, t, self._hear(now))
+
+    def _hear(self, now: float) -> Optional[AudioChunk]:
+        """What the pair heard since the last step, or None (no sound, or no samples yet)."""
+        if self.soundtrack is None:
+            return None
+        start = self.soundtrack.time
+        samples = self.soundtrack.render(self.world.pose, now)
+        if samples.shape[0] == 0:
+            return None
+        return AudioChunk(samples, self.soundtrack.rate, start, self.config.audio_frame_id)
 
     # -- the end --------------------------------------------------------------------------
     def finish(self) -> Optional[EpisodeResult]:

@@ -21,7 +21,8 @@ class ObjectTruth:
     ``distance``: robot centre to object centre (m). ``clearance``: gap between the robot's
     body and the object's surface (m, ≤ 0 when touching). ``bearing``: direction of the
     object's centre from the robot's heading (rad, positive left). ``box``: its visible
-    pixels' box in the latest render, None when not in view.
+    pixels' box in the latest render, None when not in view. ``sound``: the kind of sound it
+    makes ("beep", "tone", "noise", "speech"), None when silent.
     """
 
     name: str
@@ -34,6 +35,7 @@ class ObjectTruth:
     clearance: float
     bearing: float
     box: Optional[Box]
+    sound: Optional[str] = None
 
     @property
     def label(self) -> str:
@@ -49,7 +51,7 @@ class ObjectTruth:
                 "distance": round(self.distance, 4), "clearance": round(self.clearance, 4),
                 "bearing": round(self.bearing, 4),
                 "box": list(self.box.as_tuple()) if self.box else None,
-                "pixels": self.box.pixels if self.box else 0}
+                "pixels": self.box.pixels if self.box else 0, "sound": self.sound}
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,13 @@ class GroundTruth:
                 return obj
         raise KeyError(name)
 
-    def matching(self, colour: Optional[str], shape: Optional[str]) -> list[ObjectTruth]:
-        """Objects whose colour and shape match (None matches anything)."""
+    def matching(self, colour: Optional[str], shape: Optional[str],
+                 sounding: bool = False) -> list[ObjectTruth]:
+        """Objects whose colour and shape match (None matches anything) and, with ``sounding``,
+        that make a sound."""
         return [o for o in self.objects
-                if (colour is None or o.colour == colour) and (shape is None or o.shape == shape)]
+                if (colour is None or o.colour == colour) and (shape is None or o.shape == shape)
+                and (not sounding or o.sound is not None)]
 
     def to_json(self) -> dict:
         return {"schema": GROUND_TRUTH_SCHEMA, "time": round(self.time, 4),

@@ -218,7 +218,8 @@ class World:
             objects.append(ObjectTruth(
                 obj.name, obj.colour, obj.shape, obj.x, obj.y, obj.size,
                 distance=math.hypot(dx, dy), clearance=self.clearance(obj.name),
-                bearing=wrap_angle(math.atan2(dy, dx) - pose.yaw), box=boxes.get(obj.name)))
+                bearing=wrap_angle(math.atan2(dy, dx) - pose.yaw), box=boxes.get(obj.name),
+                sound=obj.sound.kind if obj.sound is not None else None))
         cam = self.scene.camera
         return GroundTruth(self.time, pose, self.linear, self.angular, tuple(objects), self._touching,
                            self.collision_count, self.path_length, (cam.width, cam.height))

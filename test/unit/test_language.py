@@ -8,6 +8,7 @@ import string
 import numpy as np
 import pytest
 
+from mm_robot.core.commands import parse
 from mm_robot.core.language import MIN_CONFIDENCE, correct, is_stop, known_words, understand
 from mm_robot.core.vocabulary import COLOURS, SHAPES
 from mm_robot.training.phrasing import phrase
@@ -109,3 +110,29 @@ def test_random_english_words_are_almost_never_a_go_command():
     texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 8))) for _ in range(10000)]
     goes = [t for t in texts if understand(t).is_go]
     assert len(goes) <= 3, goes
+
+
+@pytest.mark.parametrize("text, colour, shape", [
+    ("go to the beeping one", None, None), ("the ball that is making a sound", None, "ball"),
+    ("go to the one you hear", None, None), ("drive to the buzzing red box", "red", "box"),
+    ("the ringing one", None, None), ("find the noisy one please", None, None),
+    ("go to the sound", None, None), ("approach the cone that is humming", None, "cone"),
+])
+def test_sound_words_pick_an_object_by_its_sound(text, colour, shape):
+    """A sound word names the object by the sound it makes: a go command, with the colour and
+    shape when given; the oracle reads it as "the one that makes a sound"."""
+    reading = understand(text)
+    assert (reading.kind, reading.colour, reading.shape, reading.sound) == ("goto", colour, shape, True)
+    assert reading.confidence >= MIN_CONFIDENCE
+    intent = parse(text)
+    assert intent.sound and intent.label.startswith("sounding")
+    assert not parse("go to the red ball").sound
+
+
+@pytest.mark.parametrize("text", ["i hear a noise", "the sky is loud", "that sound is not the beeping one"])
+def test_remarks_about_sound_are_not_commands(text):
+    assert understand(text).kind == "not_understood"
+
+
+def test_a_stop_word_beats_a_sound_word():
+    assert understand("stop the beeping one").kind == "stop"

@@ -96,6 +96,10 @@ def test_simulation_runs_on_sim_time_with_sim_node_as_the_camera():
     fusion = next(s for s in specs if s.executable == "fusion_node")
     assert fusion.parameters["rate_hz"] == 20.0
     assert "use_sim_time:=true" in ros_arguments(fusion, options)
+    # The simulator is the microphone too: no microphone_node beside it; the fusion node listens.
+    hearing = simulation_graph(GraphOptions(microphone=True), {})
+    assert "microphone_node" not in [s.executable for s in hearing]
+    assert next(s for s in hearing if s.executable == "fusion_node").parameters["use_audio"] is True
 
 
 def test_default_params_file_is_the_checkouts_or_the_installed_share_copy(tmp_path, monkeypatch):

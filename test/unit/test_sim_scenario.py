@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,8 @@ def test_public_suite_has_every_category_and_loads():
     suite = load_suite(PUBLIC)
     assert len(suite) >= 40
     categories = {s.category for s in suite}
-    assert categories == {"goto", "search", "stop", "change", "ambiguous", "not_present"}
+    assert categories == {"goto", "search", "stop", "change", "ambiguous", "not_present", "spoken",
+                          "audio_visual", "sound_search"}
     distractor_counts = {len(s.scene.objects) - 1 for s in suite if s.category == "goto"}
     assert distractor_counts == {0, 1, 2, 3, 4, 5}
     for s in suite:
@@ -63,8 +65,36 @@ def test_public_suite_has_every_category_and_loads():
             assert intents[-1].kind == "stop" and s.criteria.expect == "stop"
         if s.criteria.expect == "reach":
             final = intents[-1]
-            for name in s.criteria.targets:  # the targets are what the last command names
-                assert s.scene.object(name).label == final.label, s.name
+            named = [o.name for o in s.scene.objects if final.colour in (None, o.colour)
+                     and final.shape in (None, o.shape) and (not final.sound or o.sound is not None)]
+            assert sorted(named) == sorted(s.criteria.targets), s.name  # the targets are what it names
+
+
+def test_public_hearing_scenarios():
+    """Spoken commands mirror typed goto scenarios; in audio-visual ones only sound tells the
+    target from its look-alikes; in sound searches the sounding target starts behind the robot."""
+    suite = {s.name: s for s in load_suite(PUBLIC)}
+    spoken = [s for s in suite.values() if s.category == "spoken"]
+    assert len(spoken) >= 5 and len({c.say.voice for s in spoken for c in s.timeline}) >= 4
+    for s in spoken:
+        typed = suite[s.name.removeprefix("spoken_")]
+        assert s.scene.objects == typed.scene.objects and s.criteria == typed.criteria
+        assert [(c.t, c.text, c.typed, c.say.text) for c in s.timeline] == [(c.t, c.text, False, c.text)
+                                                                             for c in typed.timeline]
+        assert s.scene.audio.noise in ("white", "babble") and s.scene.audio.snr_db <= 20
+    audio_visual = [s for s in suite.values() if s.category == "audio_visual"]
+    assert len(audio_visual) >= 10
+    for s in audio_visual:
+        target = s.scene.object("target")
+        twins = [o for o in s.scene.objects if (o.colour, o.shape) == (target.colour, target.shape)]
+        assert len(twins) in (2, 3) and [o.name for o in s.scene.objects if o.sound] == ["target"]
+        assert parse(s.timeline[0].text).sound, s.name
+    searches = [s for s in suite.values() if s.category == "sound_search"]
+    assert len(searches) >= 5
+    for s in searches:
+        r, target = s.scene.robot, s.scene.object("target")
+        bearing = math.remainder(math.atan2(target.y - r.y, target.x - r.x) - r.yaw, 2 * math.pi)
+        assert abs(bearing) > math.radians(90) and target.sound is not None, s.name
 
 
 def test_committed_suite_matches_the_generator():
@@ -97,6 +127,59 @@ def test_loader_error_names_the_field(path, value, field):
     with pytest.raises(ScenarioError) as err:
         scenario_from_dict(broken(path, value), "x.yaml")
     assert f"x.yaml: {field}" in str(err.value)
+
+
+SOUNDING = {"name": "a", "colour": "red", "shape": "ball", "x": 2, "y": 0,
+            "sound": {"kind": "beep", "pitch_hz": 900, "period_s": 0.4, "duty": 0.5, "level_db": -20}}
+
+
+@pytest.mark.parametrize("path,value,field", [
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "siren"}), "scene.objects[0].sound.kind"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "beep", "pitch_hz": 9000}),
+     "scene.objects[0].sound.pitch_hz"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "beep", "duty": 0}),
+     "scene.objects[0].sound.duty"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "tone", "text": "hi"}),
+     "scene.objects[0].sound.text"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "speech"}), "scene.objects[0].sound.text"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "speech", "text": "hi", "voice": "-x"}),
+     "scene.objects[0].sound.voice"),
+    (["scene", "objects", 0], dict(SOUNDING, sound={"kind": "noise", "level_db": 6}),
+     "scene.objects[0].sound.level_db"),
+    (["scene", "audio"], {"noise": "pink"}, "scene.audio.noise"),
+    (["scene", "audio"], {"noise": "white", "snr_db": "loud"}, "scene.audio.snr_db"),
+    (["scene", "audio"], {"mic_spacing": 2.0}, "scene.audio.mic_spacing"),
+    (["scene", "audio"], {"talkers": 40}, "scene.audio.talkers"),
+    (["scene", "audio"], {"echo": 1}, "scene.audio"),
+    (["timeline", 0, "say"], {"voice": "en-gb", "speed": 20}, "timeline[0].say.speed"),
+    (["timeline", 0, "say"], {"pitch": 120}, "timeline[0].say.pitch"),
+    (["timeline", 0, "say"], {"x": 1.0}, "timeline[0].say"),
+    (["timeline", 0, "say"], {"x": 99.0, "y": 0.0}, "timeline[0].say.x"),
+    (["timeline", 0], {"t": 0.5}, "timeline[0]"),
+    (["timeline", 0], {"t": 0.5, "say": {"voice": "en-gb"}}, "timeline[0].say.text"),
+])
+def test_sound_fields_are_checked_and_errors_name_them(path, value, field):
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(broken(path, value), "x.yaml")
+    assert f"x.yaml: {field}" in str(err.value)
+
+
+def test_sound_round_trip_and_spoken_commands():
+    data = copy.deepcopy(GOOD)
+    data["scene"]["objects"][0] = SOUNDING
+    data["scene"]["audio"] = {"noise": "babble", "snr_db": 10, "seed": 4}
+    data["timeline"] = [{"t": 0.5, "say": {"text": "go to the beeping one", "voice": "en-gb", "speed": 150}},
+                        {"t": 4.0, "text": "go to the red ball", "say": {"x": 1.0, "y": 2.0}}]
+    s = scenario_from_dict(data)
+    assert s.has_sound and s.scene.object("a").sound.pitch_hz == 900
+    first, second = s.timeline
+    assert (first.text, first.typed, first.spoken, first.say.voice) == ("go to the beeping one", False, True,
+                                                                         "en-gb")
+    assert (second.typed, second.say.text, second.say.voice, second.say.x) == (True, "go to the red ball",
+                                                                                "en-us", 1.0)
+    again = scenario_from_dict(yaml.safe_load(yaml.safe_dump(scenario_to_dict(s))))
+    assert again.scene == s.scene and again.timeline == s.timeline
+    assert not scenario_from_dict(GOOD).has_sound  # old scenarios: no sound, nothing changes
 
 
 def test_loader_rejects_semantic_mistakes():

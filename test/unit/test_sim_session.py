@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from mm_robot.sim.scenario import scenario_from_dict
@@ -76,3 +78,57 @@ def test_finish_writes_result_video_and_trajectory(tmp_path):
     assert (tmp_path / "session" / "camera.gif").stat().st_size > 500
     assert (tmp_path / "session" / "trajectory.png").stat().st_size > 1000
     assert s.finish() is result  # idempotent
+
+
+SOUNDING = scenario_from_dict({
+    "schema": "mm_robot/scenario/1", "name": "sounding",
+    "scene": {"arena_size": 6, "audio": {"noise": "white", "snr_db": 20, "seed": 1},
+              "objects": [{"name": "ball", "colour": "red", "shape": "ball", "x": 1.0, "y": 1.5,
+                           "sound": {"kind": "tone", "pitch_hz": 500}}]},
+    "timeline": [{"t": 0.3, "text": "go to the humming ball"},
+                 {"t": 0.6, "say": {"text": "go to the red ball", "voice": "en-gb"}}],
+    "criteria": {"expect": "reach", "targets": ["ball"], "time_limit": 10},
+})
+
+
+def test_audio_follows_sim_time_chunk_by_chunk(tmp_path):
+    from conftest import require
+
+    from mm_robot.sim.voice import espeak_available
+    require(espeak_available(), "espeak-ng is not installed (scripts/setup.sh installs it)")
+    s = SimSession(SimNodeConfig(output_dir="", video="none", rate_hz=15.0), SOUNDING)
+    assert s.advance().audio is None  # the first step's audio would be stamped zero (R2)
+    s.start()
+    ticks = [s.advance() for _ in range(30)]
+    chunks = [t.audio for t in ticks]
+    assert all(c.samples.shape[1] == 2 and c.rate == 16000 and c.frame_id == "microphone" for c in chunks)
+    assert {c.samples.shape[0] for c in chunks} <= {1066, 1067}
+    for before, after in zip(chunks, chunks[1:]):  # contiguous: each chunk starts where the last ended
+        assert after.stamp == pytest.approx(before.stamp + before.samples.shape[0] / 16000, abs=1e-9)
+    # Stamped with the first frame's sim time (to the sample); the last one ends at the step's end.
+    assert chunks[0].stamp == pytest.approx(1 / 15, abs=1 / 16000)
+    end = chunks[-1].stamp + chunks[-1].samples.shape[0] / 16000
+    assert end == pytest.approx(ticks[-1].time, abs=1 / 16000)
+    level = [float(np.sqrt(np.mean(c.samples[:, 0] ** 2) / np.mean(c.samples[:, 1] ** 2))) for c in chunks]
+    assert min(level[:8]) > 1.2  # the humming ball is on the left (before the operator speaks)
+    played = {c.text: (c.typed, c.spoken) for t in ticks for c in t.commands}
+    assert played == {"go to the humming ball": (True, False), "go to the red ball": (False, True)}
+    # The spoken command comes from behind: the chunks after it are louder than the ball alone.
+    before = np.mean([np.mean(c.samples ** 2) for c in chunks[:8]])
+    during = np.mean([np.mean(c.samples ** 2) for c in chunks[12:22]])
+    assert during > 2 * before
+    s.finish()
+
+
+def test_audio_parameter_forces_sound_on_or_off(tmp_path):
+    silent = SimSession(SimNodeConfig(output_dir="", video="none"), SCENARIO)  # auto, and no sound in it
+    assert silent.soundtrack is None
+    silent.finish()
+    quiet = SimSession(SimNodeConfig(output_dir="", video="none", audio="on"), SCENARIO)
+    quiet.advance()
+    tick = quiet.advance()
+    assert tick.audio is not None and np.abs(tick.audio.samples).max() == 0.0
+    quiet.finish()
+    off = SimSession(SimNodeConfig(output_dir="", video="none", audio="off"), SOUNDING)
+    assert off.soundtrack is None
+    off.finish()
