@@ -87,14 +87,22 @@ def agree(recorded: FrameDecision, replayed: FrameDecision, min_iou: float = DEF
 
 
 def compare(recorded: dict[int, FrameDecision], replayed: dict[int, FrameDecision],
-            min_iou: float = DEFAULT_MIN_IOU) -> dict:
+            min_iou: float = DEFAULT_MIN_IOU, sent: Optional[Iterable[float]] = None) -> dict:
     """The replay verdict as JSON-ready data.
 
+    ``sent``: the stamps of the images the replay sent (default: all recorded frames); a recorded
+    decision on a frame the bag does not hold (the recorder's best-effort subscription missed
+    it) cannot be replayed and is only counted, as ``recorded_without_image``.
     ``agreement``: agreeing / recorded frames that the replay also decided on; ``coverage``: that
-    count / all recorded frames (a frame the replay never decided on, because a newer one replaced
-    it in the node's one-slot mailbox, is a missed frame, not a disagreement); ``first_divergence``:
-    the earliest recorded frame the replay decided differently on.
+    count / recorded frames that were sent (a frame the replay never decided on, because a newer
+    one replaced it in the node's one-slot mailbox, is a missed frame, not a disagreement);
+    ``first_divergence``: the earliest recorded frame the replay decided differently on.
     """
+    missing_image = 0
+    if sent is not None:
+        keys = {_stamp_key(stamp) for stamp in sent}
+        missing_image = sum(1 for key in recorded if key not in keys)
+        recorded = {key: value for key, value in recorded.items() if key in keys}
     matched = [key for key in sorted(recorded) if key in replayed]
     agreeing = [key for key in matched if agree(recorded[key], replayed[key], min_iou)]
     differing = [key for key in matched if key not in set(agreeing)]
@@ -104,6 +112,7 @@ def compare(recorded: dict[int, FrameDecision], replayed: dict[int, FrameDecisio
         actions[recorded[key].action] = actions.get(recorded[key].action, 0) + 1
     return {
         "recorded_frames": len(recorded),
+        "recorded_without_image": missing_image,
         "replayed_frames": len(replayed),
         "matched_frames": len(matched),
         "agreeing_frames": len(agreeing),
@@ -122,7 +131,9 @@ def summary(report: dict) -> str:
     """Two or three lines for people."""
     lines = [f"replay agreement {report['agreement']:.1%} ({report['agreeing_frames']}/{report['matched_frames']} "
              f"frames: same action, target IoU >= {report['min_iou']}); coverage {report['coverage']:.1%} of "
-             f"{report['recorded_frames']} recorded frames"]
+             f"{report['recorded_frames']} recorded frames"
+             + (f" ({report['recorded_without_image']} more recorded without their image)"
+                if report.get("recorded_without_image") else "")]
     first = report.get("first_divergence")
     if first is None:
         lines.append("no divergence")

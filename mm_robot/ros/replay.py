@@ -32,6 +32,7 @@ from .time import to_stamp
 # What a replay sends to the graph; outputs (decision, grounding, cmd_vel, ...) are what it checks.
 INPUT_TOPICS = ("camera/image_raw", "camera/image_raw/compressed", "camera/camera_info", "audio/raw",
                 "audio/info", "command", "estop")
+IMAGE_TOPICS = ("camera/image_raw", "camera/image_raw/compressed")
 PUBLISH_QOS = {"sensor": qos.SENSOR_PUB, "reliable": qos.RELIABLE, "latched": qos.LATCHED,
                "cmd_vel": qos.COMMAND_VELOCITY}
 
@@ -111,7 +112,7 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
     """Replay ``bag`` into the graph of ``options`` (on sim time); the comparison report."""
     topics = bag_topics(bag)
     inputs = [name for name, (_type, count) in topics.items() if _relative(name) in INPUT_TOPICS and count]
-    if not any(_relative(name) in ("camera/image_raw", "camera/image_raw/compressed") for name in inputs):
+    if not any(_relative(name) in IMAGE_TOPICS for name in inputs):
         raise BagError(f"{bag}: no camera images to replay (topics: {', '.join(topics)})")
     if not any(_relative(name) == "decision" for name in topics):
         raise BagError(f"{bag}: no recorded decisions to compare with")
@@ -139,7 +140,8 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
         supervisor.stop()
         player.close()
     replayed = frame_decisions(*player.outputs())
-    report = compare(recorded, replayed)
+    sent = [header_time_ns(m) * 1e-9 for m in messages if _relative(m.topic) in IMAGE_TOPICS]
+    report = compare(recorded, replayed, sent=sent)
     report.update(bag=str(bag), policy=options.policy, rate=rate, messages_replayed=len(messages))
     return report
 

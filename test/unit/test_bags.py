@@ -129,3 +129,5 @@ def test_compare_reports_agreement_coverage_and_the_first_divergence():
     assert report["first_divergence"]["replayed"]["action"] == "search"
     assert "first divergence at stamp 3.000" in summary(report)
     assert compare(recorded, recorded)["first_divergence"] is None
+    partial = compare(recorded, replayed, sent=[1.0, 3.0, 4.0])  # the bag missed the image of 2.0
+    assert (partial["recorded_frames"], partial["recorded_without_image"], partial["coverage"]) == (3, 1, 1.0)
