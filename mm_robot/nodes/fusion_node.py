@@ -2,6 +2,7 @@
 
 Subscriptions only validate and store (convention 3); the policy runs on a timer
 in its own callback group so a slow model never blocks input handling (R3, R11).
+A managed (lifecycle) node: it loads its model on ``configure`` and publishes only while active.
 Commands are read in order from a draining keep-all subscription, so a stop is
 never lost behind junk; text that is not understood is counted and answered with a
 ``not_understood`` decision, never handed to the model (R8, convention 12).
@@ -75,6 +76,7 @@ class FusionNode(LifecycleNode):
         # transition waits for the tick in flight, so deactivate's zero is the last proposal.
         self.lock = threading.RLock()
         self._entities: list = []  # what configure created and cleanup destroys
+        self._wake: GuardCondition | None = None
         start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
         if self.managed.autostart:
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
@@ -183,6 +185,7 @@ class FusionNode(LifecycleNode):
                 else:
                     self.destroy_subscription(entity)
             self._entities = []
+            self._wake = None
             self.runner = None
         gc.collect()
 
@@ -230,7 +233,7 @@ class FusionNode(LifecycleNode):
 
     def _poke(self) -> None:
         """Wake the policy (an event, not a timer: convention 3)."""
-        wake = getattr(self, "_wake", None)
+        wake = self._wake
         if wake is not None and self.runner is not None:
             wake.trigger()
 
