@@ -156,7 +156,7 @@ def cmd_replay(args) -> int:
     from .bags.compare import summary
     from .ros.replay import replay, write_report
     options = GraphOptions(policy=args.policy, checkpoint=args.checkpoint, params_file=args.params_file)
-    report = replay(args.bag, options, rate=args.rate)
+    report = replay(args.bag, options, rate=args.rate, lockstep=args.lockstep)
     path = write_report(report, args.report or Path("runs/replay") / (Path(args.bag).name + ".json"))
     print(summary(report))
     print(f"report: {path}")
@@ -205,6 +205,9 @@ def _bag_parsers(sub) -> None:
     rep.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
     rep.add_argument("--params-file", default=None)
     rep.add_argument("--rate", type=float, default=1.0, help="replay speed (x recorded time)")
+    rep.add_argument("--lockstep", action="store_true", help="also wait for the graph's decision on each "
+                     "frame (and after each command) before the next: every frame decided however slow "
+                     "the machine")
     rep.add_argument("--report", default=None, help="JSON report path (default: runs/replay/<bag name>.json)")
     rep.add_argument("--min-agreement", type=float, default=0.0,
                      help="exit 1 when the agreement is below this fraction")

@@ -40,7 +40,7 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _stamp_key(stamp: float) -> int:
+def stamp_key(stamp: float) -> int:
     return round(float(stamp) * 1e6)  # microseconds: JSON floats of one stamp compare equal
 
 
@@ -56,7 +56,7 @@ def frame_decisions(decisions: Iterable[str], groundings: Iterable[str]) -> dict
         if data is None or "stamp" not in data:
             continue
         target = data.get("target")
-        boxes[_stamp_key(data["stamp"])] = tuple(int(v) for v in target["box"]) if target else None
+        boxes[stamp_key(data["stamp"])] = tuple(int(v) for v in target["box"]) if target else None
     frames: dict[int, FrameDecision] = {}
     for text in decisions:
         data = _json(text)
@@ -65,7 +65,7 @@ def frame_decisions(decisions: Iterable[str], groundings: Iterable[str]) -> dict
         reason = str(data.get("reason", ""))
         if reason.startswith(WATCHDOG_REASONS):
             continue
-        key = _stamp_key(data["stamp"])
+        key = stamp_key(data["stamp"])
         frames[key] = FrameDecision(float(data["stamp"]), str(data["action"]), boxes.get(key), reason)
     return frames
 
@@ -100,7 +100,7 @@ def compare(recorded: dict[int, FrameDecision], replayed: dict[int, FrameDecisio
     """
     missing_image = 0
     if sent is not None:
-        keys = {_stamp_key(stamp) for stamp in sent}
+        keys = {stamp_key(stamp) for stamp in sent}
         missing_image = sum(1 for key in recorded if key not in keys)
         recorded = {key: value for key, value in recorded.items() if key in keys}
     matched = [key for key in sorted(recorded) if key in replayed]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -54,7 +55,7 @@ class Recorder:
 
     def __init__(self, path: str | Path, topics: Sequence[str] = DEFAULT_TOPICS, namespace: str = "",
                  use_sim_time: bool = False, domain_id: Optional[int] = None, discover_timeout: float = 3.0):
-        self.background = BackgroundNode("mm_robot_recorder", _domain(domain_id), namespace)
+        self.background = BackgroundNode("mm_robot_recorder", _domain(domain_id), namespace, signals=False)
         self.node = self.background.node
         if use_sim_time:
             self.node.set_parameters([Parameter("use_sim_time", value=True)])
@@ -114,15 +115,19 @@ def _domain(domain_id: Optional[int]) -> int:
 
 def record(path: str, topics: Sequence[str], duration: Optional[float], namespace: str = "",
            use_sim_time: bool = False) -> int:
-    """``mm-robot record``: until Ctrl-C or ``duration`` seconds."""
+    """``mm-robot record``: until Ctrl-C/SIGTERM or ``duration`` seconds; the bag is always closed
+    (a bag without its metadata.yaml is not a bag)."""
+    stop = threading.Event()  # a signal ends the loop, never the process: the bag is closed first
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     recorder = Recorder(path, topics or DEFAULT_TOPICS, namespace=namespace, use_sim_time=use_sim_time)
     print(f"recording {', '.join(recorder.topics)} to {path} (Ctrl-C stops)", flush=True)
     end = None if duration is None else time.monotonic() + duration
     try:
-        while end is None or time.monotonic() < end:
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        pass
-    counts = recorder.close()
-    print(f"{path}: " + ", ".join(f"{topic} {n}" for topic, n in counts.items()))
+        while not stop.wait(0.1) and (end is None or time.monotonic() < end):
+            pass
+    finally:
+        counts = recorder.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print(f"{path}: " + ", ".join(f"{topic} {n}" for topic, n in counts.items()), flush=True)
     return 0

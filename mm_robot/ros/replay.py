@@ -2,10 +2,12 @@
 compare its decisions with the recorded ones (mm_robot.bags.compare).
 
 The graph (safety controller + fusion node, started by the supervisor as ``mm-robot up`` does)
-runs on sim time; this player is its clock. Before each message it publishes ``/clock`` at the
-message's log time, or at its header stamp when that is later (a frame is then never in the
-node's future), and it sends the messages at the recorded pace (``rate`` x real time) as the
-serialized bytes the bag holds, as ``ros2 bag play --clock`` would.
+runs on sim time; this player is its clock (and in lockstep it also waits for the graph). The
+messages are played on their *event* time: the header stamp of a message that has one (when the
+frame was taken), the log time of the others (when the recorder got them); a recorder that fell
+behind for a moment then cannot make a frame look old. Before each message the player publishes
+``/clock`` at that time and sends the serialized bytes the bag holds, at the recorded pace
+(``rate`` x real time), as ``ros2 bag play --clock`` would.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Callable, Optional
 from rosgraph_msgs.msg import Clock as ClockMsg
 from std_msgs.msg import String
 
-from ..bags.compare import compare, frame_decisions
+from ..bags.compare import compare, frame_decisions, stamp_key
 from ..bags.store import BagError, BagMessage, bag_topics, decode, decode_text, read_bag
 from ..bringup.graph import TOPICS, GraphOptions, bringup_graph
 from ..bringup.supervisor import Supervisor
@@ -50,13 +52,29 @@ def header_time_ns(message: BagMessage) -> Optional[int]:
     return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
+# A header stamp this far from the log time is not trusted (a camera that stamps zero, a wrong clock).
+MAX_STAMP_SKEW_NS = 5_000_000_000
+
+
+def timeline(messages: list[BagMessage]) -> list[tuple[int, BagMessage]]:
+    """(event time in ns, message) in event-time order (stable for equal times)."""
+    events = []
+    for message in messages:
+        header_ns = header_time_ns(message)
+        trusted = header_ns is not None and abs(header_ns - message.time_ns) <= MAX_STAMP_SKEW_NS
+        events.append((header_ns if trusted else message.time_ns, message))
+    return sorted(events, key=lambda event: event[0])
+
+
 class Player:
     """Publishes a bag's input topics and collects the graph's decisions and groundings."""
 
     def __init__(self, topics: dict[str, tuple[str, int]], domain_id: int) -> None:
-        self.background = BackgroundNode("mm_robot_replay", domain_id)
+        self.background = BackgroundNode("mm_robot_replay", domain_id, signals=False)
         node = self.background.node
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        self.decided: set[int] = set()  # stamp keys of the frames decided on
+        self.lockstep_misses = 0
         self.decisions: list[str] = []
         self.groundings: list[str] = []
         self.publishers = {}
@@ -66,10 +84,21 @@ class Player:
                 profile = PUBLISH_QOS[TOPICS[relative][1]]
                 self.publishers[name] = node.create_publisher(message_class(msgtype), name, profile)
         self.clock_pub = node.create_publisher(ClockMsg, "/clock", qos.RELIABLE)
-        node.create_subscription(String, "decision", self._keep(self.decisions), qos.RELIABLE)
+        node.create_subscription(String, "decision", self._on_decision, qos.RELIABLE)
         node.create_subscription(String, "perception/grounding", self._keep(self.groundings), qos.RELIABLE)
         self.background.start()
         self.clock_ns = 0
+
+    def _on_decision(self, msg: String) -> None:
+        try:
+            stamp = json.loads(msg.data).get("stamp")
+        except (ValueError, AttributeError):
+            stamp = None
+        with self.lock:
+            self.decisions.append(msg.data)
+            if isinstance(stamp, (int, float)):
+                self.decided.add(stamp_key(stamp))
+            self.lock.notify_all()
 
     def _keep(self, into: list[str]):
         def callback(msg: String) -> None:
@@ -89,15 +118,33 @@ class Player:
             self.clock_ns = time_ns
             self.clock_pub.publish(ClockMsg(clock=to_stamp(time_ns * 1e-9)))
 
-    def play(self, messages: list[BagMessage], rate: float) -> None:
-        """Send ``messages`` at ``rate`` x their recorded pace."""
-        start_wall, start_ns = time.monotonic(), messages[0].time_ns
-        for message in messages:
-            delay = start_wall + (message.time_ns - start_ns) * 1e-9 / rate - time.monotonic()
+    def play(self, events: list[tuple[int, BagMessage]], rate: float, lockstep: bool = False,
+             lockstep_timeout: float = 2.0) -> None:
+        """Send the :func:`timeline` ``events`` at ``rate`` x their recorded pace. ``lockstep``: besides, after an image
+        wait (the clock stands still) until the graph has decided on it, and after a command until
+        it has decided again, at most ``lockstep_timeout`` wall seconds each (a miss is counted):
+        every frame is then decided on however slow the machine, as in the simulator's lockstep."""
+        start_wall, start_ns = time.monotonic(), events[0][0]
+        for event_ns, message in events:
+            delay = start_wall + (event_ns - start_ns) * 1e-9 / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            self.tick_clock(max(message.time_ns, header_time_ns(message) or 0))
+            self.tick_clock(event_ns)
+            with self.lock:
+                before = len(self.decisions)
             self.publishers[message.topic].publish(message.data)
+            relative = _relative(message.topic)
+            if lockstep and (relative in IMAGE_TOPICS or relative == "command"):
+                if relative in IMAGE_TOPICS:
+                    key = stamp_key(header_time_ns(message) * 1e-9)  # decisions carry it (R22)
+                    done = lambda: key in self.decided  # noqa: E731
+                else:
+                    done = lambda: len(self.decisions) > before  # noqa: E731
+                waited_from = time.monotonic()
+                with self.lock:
+                    if not self.lock.wait_for(done, lockstep_timeout):
+                        self.lockstep_misses += 1
+                start_wall += time.monotonic() - waited_from  # the recorded pace resumes from here
 
     def outputs(self) -> tuple[list[str], list[str]]:
         with self.lock:
@@ -108,8 +155,10 @@ class Player:
 
 
 def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id: Optional[int] = None,
-           startup_timeout: float = 120.0, log: Callable[[str], None] = print, output=None) -> dict:
-    """Replay ``bag`` into the graph of ``options`` (on sim time); the comparison report."""
+           lockstep: bool = False, startup_timeout: float = 120.0, log: Callable[[str], None] = print,
+           output=None) -> dict:
+    """Replay ``bag`` into the graph of ``options`` (on sim time); the comparison report.
+    ``lockstep``: see :meth:`Player.play`."""
     topics = bag_topics(bag)
     inputs = [name for name, (_type, count) in topics.items() if _relative(name) in INPUT_TOPICS and count]
     if not any(_relative(name) in IMAGE_TOPICS for name in inputs):
@@ -117,6 +166,7 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
     if not any(_relative(name) == "decision" for name in topics):
         raise BagError(f"{bag}: no recorded decisions to compare with")
     messages = list(read_bag(bag, inputs))
+    events = timeline(messages)
     recorded = frame_decisions(
         [decode_text(m) for m in read_bag(bag) if _relative(m.topic) == "decision"],
         [decode_text(m) for m in read_bag(bag) if _relative(m.topic) == "perception/grounding"])
@@ -128,13 +178,14 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
     player = Player({name: topics[name] for name in inputs}, domain)
     try:
         supervisor.start()
-        player.tick_clock(messages[0].time_ns)
+        player.tick_clock(events[0][0])
         _wait(lambda: player.graph_ready() or supervisor.poll() is not None, startup_timeout)
         if not player.graph_ready():
             raise RuntimeError("the graph did not come up (fusion node failed to load its policy?)")
         time.sleep(1.0)  # discovery of the remaining endpoints
-        log(f"replaying {len(messages)} messages of {bag} at {rate:g}x into policy {options.policy!r}")
-        player.play(messages, rate)
+        log(f"replaying {len(messages)} messages of {bag} at {rate:g}x{' in lockstep' if lockstep else ''} "
+            f"into policy {options.policy!r}")
+        player.play(events, rate, lockstep)
         _settle(player)
     finally:
         supervisor.stop()
@@ -142,7 +193,8 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
     replayed = frame_decisions(*player.outputs())
     sent = [header_time_ns(m) * 1e-9 for m in messages if _relative(m.topic) in IMAGE_TOPICS]
     report = compare(recorded, replayed, sent=sent)
-    report.update(bag=str(bag), policy=options.policy, rate=rate, messages_replayed=len(messages))
+    report.update(bag=str(bag), policy=options.policy, rate=rate, lockstep=lockstep,
+                  lockstep_misses=player.lockstep_misses, messages_replayed=len(messages))
     return report
 
 
