@@ -23,6 +23,8 @@ ARGUMENTS = {
     "checkpoint": ("", "Fusion checkpoint directory; empty = the shipped default."),
     "microphone": ("false", "Start microphone_node."),
     "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
+    "autostart": ("true", "Managed nodes (fusion_node) configure and activate themselves; false: they wait "
+                  "for lifecycle transitions (mm-robot lifecycle fusion_node configure, ...)."),
 }
 
 
@@ -37,7 +39,7 @@ def _nodes(context):
         raise FileNotFoundError(f"params_file:={params_file} is not a file")
     options = GraphOptions(namespace=value["namespace"], use_sim_time=_true(value["use_sim_time"]),
                            camera=value["camera"], policy=value["policy"], checkpoint=value["checkpoint"],
-                           microphone=_true(value["microphone"]),
+                           microphone=_true(value["microphone"]), autostart=_true(value["autostart"]),
                            params_file=str(params_file) if params_file is not None else None)
     files = [options.params_file] if options.params_file else []
     return [

@@ -68,6 +68,7 @@ class GraphOptions:
     checkpoint: str = ""
     microphone: bool = False
     params_file: Optional[str] = None
+    autostart: bool = True  # managed nodes configure and activate themselves (mm_robot.core.lifecycle)
 
 
 NODE_EXECUTABLES = ("camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node")
@@ -115,7 +116,7 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
         nodes.append(NodeSpec("camera_node", "camera_node", {"source": options.camera}))
     if options.microphone:
         nodes.append(NodeSpec("microphone_node", "microphone_node"))
-    fusion_params = {"policy": options.policy, "use_audio": options.microphone}
+    fusion_params = {"policy": options.policy, "use_audio": options.microphone, "autostart": options.autostart}
     if options.checkpoint:
         fusion_params["checkpoint"] = options.checkpoint
     nodes.append(NodeSpec("fusion_node", "fusion_node", fusion_params))

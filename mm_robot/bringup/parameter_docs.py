@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from ..core.config import describe, settings_of
+from ..core.lifecycle import ManagedNodeConfig
 from ..core.safety import SafetyConfig, SafetyNodeConfig
 from ..core.validation import InputLimits
 from ..policies.runner import FusionNodeConfig
@@ -22,7 +23,7 @@ from ..sources.camera import CameraConfig
 NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
-    "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits)],
+    "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits), ("", ManagedNodeConfig)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],
 }
