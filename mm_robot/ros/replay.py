@@ -137,9 +137,9 @@ class Player:
             if lockstep and (relative in IMAGE_TOPICS or relative == "command"):
                 if relative in IMAGE_TOPICS:
                     key = stamp_key(header_time_ns(message) * 1e-9)  # decisions carry it (R22)
-                    done = lambda: key in self.decided  # noqa: E731
+                    done = lambda key=key: key in self.decided  # noqa: E731
                 else:
-                    done = lambda: len(self.decisions) > before  # noqa: E731
+                    done = lambda before=before: len(self.decisions) > before  # noqa: E731
                 waited_from = time.monotonic()
                 with self.lock:
                     if not self.lock.wait_for(done, lockstep_timeout):
