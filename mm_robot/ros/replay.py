@@ -120,9 +120,9 @@ class Player:
 
     def play(self, events: list[tuple[int, BagMessage]], rate: float, lockstep: bool = False,
              lockstep_timeout: float = 2.0) -> None:
-        """Send the :func:`timeline` ``events`` at ``rate`` x their recorded pace. ``lockstep``: besides, after an image
-        wait (the clock stands still) until the graph has decided on it, and after a command until
-        it has decided again, at most ``lockstep_timeout`` wall seconds each (a miss is counted):
+        """Send the :func:`timeline` ``events`` at ``rate`` x their recorded pace. ``lockstep``: besides,
+        after an image wait (the clock stands still) until the graph has decided on it, and after a
+        command until it has decided again, at most ``lockstep_timeout`` wall seconds each (a miss is counted):
         every frame is then decided on however slow the machine, as in the simulator's lockstep."""
         start_wall, start_ns = time.monotonic(), events[0][0]
         for event_ns, message in events:
