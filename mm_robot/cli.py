@@ -119,6 +119,8 @@ def cmd_sim(args) -> int:
     recorder = None
     if args.record:
         from .ros.recorder import DEFAULT_TOPICS, Recorder
+        if Path(args.record).exists():
+            raise SystemExit(f"mm-robot sim: --record {args.record} exists; a bag is never overwritten")
         recorder = Recorder(args.record, DEFAULT_TOPICS, use_sim_time=True)
     try:
         result = run_scenario(args.scenario, args.out, _options(args), video=args.video, mode=args.mode,
@@ -148,15 +150,26 @@ def cmd_eval(args) -> int:
 
 
 def cmd_record(args) -> int:
+    from .bags.store import BagError
     from .ros.recorder import record
-    return record(args.out, args.topics, args.duration, namespace=args.namespace, use_sim_time=args.use_sim_time)
+    try:
+        return record(args.out, args.topics, args.duration, namespace=args.namespace,
+                      use_sim_time=args.use_sim_time)
+    except BagError as error:
+        print(f"mm-robot record: {error}", file=sys.stderr)
+        return 2
 
 
 def cmd_replay(args) -> int:
     from .bags.compare import summary
+    from .bags.store import BagError
     from .ros.replay import replay, write_report
     options = GraphOptions(policy=args.policy, checkpoint=args.checkpoint, params_file=args.params_file)
-    report = replay(args.bag, options, rate=args.rate, lockstep=args.lockstep)
+    try:
+        report = replay(args.bag, options, rate=args.rate, lockstep=args.lockstep)
+    except (BagError, RuntimeError) as error:
+        print(f"mm-robot replay: {error}", file=sys.stderr)
+        return 2
     path = write_report(report, args.report or Path("runs/replay") / (Path(args.bag).name + ".json"))
     print(summary(report))
     print(f"report: {path}")

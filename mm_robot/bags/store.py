@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
-from rosbags.typesys import Stores, get_typestore
+try:
+    from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+    from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+    from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
+    from rosbags.typesys import Stores, get_typestore
+except ImportError as error:  # an optional extra: say how to get it
+    raise ImportError(f"{error}: recording and replay need rosbags: pip install 'mm_robot[bags]' "
+                      "(or rosdep's python3-rosbags-pip)") from error
 
 # rclpy 9 (the PyPI wheels) is ROS 2 Kilted; its message definitions are the ones recorded.
 TYPESTORE = Stores.ROS2_KILTED

@@ -119,14 +119,16 @@ def record(path: str, topics: Sequence[str], duration: Optional[float], namespac
     (a bag without its metadata.yaml is not a bag)."""
     stop = threading.Event()  # a signal ends the loop, never the process: the bag is closed first
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    recorder = Recorder(path, topics or DEFAULT_TOPICS, namespace=namespace, use_sim_time=use_sim_time)
-    print(f"recording {', '.join(recorder.topics)} to {path} (Ctrl-C stops)", flush=True)
-    end = None if duration is None else time.monotonic() + duration
     try:
-        while not stop.wait(0.1) and (end is None or time.monotonic() < end):
-            pass
+        recorder = Recorder(path, topics or DEFAULT_TOPICS, namespace=namespace, use_sim_time=use_sim_time)
+        print(f"recording {', '.join(recorder.topics)} to {path} (Ctrl-C stops)", flush=True)
+        end = None if duration is None else time.monotonic() + duration
+        try:
+            while not stop.wait(0.1) and (end is None or time.monotonic() < end):
+                pass
+        finally:
+            counts = recorder.close()
     finally:
-        counts = recorder.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     print(f"{path}: " + ", ".join(f"{topic} {n}" for topic, n in counts.items()), flush=True)

@@ -39,8 +39,20 @@ PUBLISH_QOS = {"sensor": qos.SENSOR_PUB, "reliable": qos.RELIABLE, "latched": qo
                "cmd_vel": qos.COMMAND_VELOCITY}
 
 
+def split_topic(topic: str) -> tuple[str, str]:
+    """(namespace, name in the topic table) of a recorded, fully qualified topic:
+    ``/robot1/camera/image_raw`` -> (``robot1``, ``camera/image_raw``); ("", topic) when unknown."""
+    for name in sorted(TOPICS, key=len, reverse=True):
+        if name.startswith("/"):
+            if topic == name:
+                return "", name
+        elif topic == "/" + name or topic.endswith("/" + name):
+            return topic[:-len(name)].strip("/"), name
+    return "", topic
+
+
 def _relative(topic: str) -> str:
-    return topic[1:] if topic.startswith("/") and topic[1:] in TOPICS else topic
+    return split_topic(topic)[1]
 
 
 def header_time_ns(message: BagMessage) -> Optional[int]:
@@ -69,8 +81,8 @@ def timeline(messages: list[BagMessage]) -> list[tuple[int, BagMessage]]:
 class Player:
     """Publishes a bag's input topics and collects the graph's decisions and groundings."""
 
-    def __init__(self, topics: dict[str, tuple[str, int]], domain_id: int) -> None:
-        self.background = BackgroundNode("mm_robot_replay", domain_id, signals=False)
+    def __init__(self, topics: dict[str, tuple[str, int]], domain_id: int, namespace: str = "") -> None:
+        self.background = BackgroundNode("mm_robot_replay", domain_id, namespace, signals=False)
         node = self.background.node
         self.lock = threading.Condition()
         self.decided: set[int] = set()  # stamp keys of the frames decided on
@@ -120,9 +132,9 @@ class Player:
 
     def play(self, events: list[tuple[int, BagMessage]], rate: float, lockstep: bool = False,
              lockstep_timeout: float = 2.0) -> None:
-        """Send the :func:`timeline` ``events`` at ``rate`` x their recorded pace. ``lockstep``: besides, after an image
-        wait (the clock stands still) until the graph has decided on it, and after a command until
-        it has decided again, at most ``lockstep_timeout`` wall seconds each (a miss is counted):
+        """Send the :func:`timeline` ``events`` at ``rate`` x their recorded pace. ``lockstep``: besides,
+        after an image wait (the clock stands still) until the graph has decided on it, and after a
+        command until it has decided again, at most ``lockstep_timeout`` wall seconds each (a miss is counted):
         every frame is then decided on however slow the machine, as in the simulator's lockstep."""
         start_wall, start_ns = time.monotonic(), events[0][0]
         for event_ns, message in events:
@@ -170,12 +182,16 @@ def replay(bag: str | Path, options: GraphOptions, rate: float = 1.0, domain_id:
     recorded = frame_decisions(
         [decode_text(m) for m in read_bag(bag) if _relative(m.topic) == "decision"],
         [decode_text(m) for m in read_bag(bag) if _relative(m.topic) == "perception/grounding"])
+    namespaces = {split_topic(name)[0] for name in inputs}
+    if len(namespaces) > 1:
+        raise BagError(f"{bag}: inputs of several robots ({', '.join(sorted(namespaces))}); record one robot")
+    namespace = namespaces.pop()
     domain = int(os.environ.get("ROS_DOMAIN_ID", "0")) if domain_id is None else domain_id
-    options = GraphOptions(**{**options.__dict__, "camera": "sim", "use_sim_time": True,
+    options = GraphOptions(**{**options.__dict__, "camera": "sim", "use_sim_time": True, "namespace": namespace,
                               "microphone": any(_relative(n) == "audio/raw" for n in inputs)})
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
     supervisor = Supervisor(bringup_graph(options), options, log=lambda _: None, env=env, output=output)
-    player = Player({name: topics[name] for name in inputs}, domain)
+    player = Player({name: topics[name] for name in inputs}, domain, namespace)
     try:
         supervisor.start()
         player.tick_clock(events[0][0])

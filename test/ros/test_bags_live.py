@@ -112,3 +112,12 @@ def test_replay_runs_on_when_frames_were_taken_not_when_the_recorder_got_them():
     # command (no header) plays at its log time.
     assert [round(t * 1e-9, 2) for t, _ in events] == [1.0, 1.1, 1.15, 1.2, 100.0]
     assert events[2][1] is command
+
+
+def test_a_namespaced_bag_replays_into_a_graph_in_that_namespace():
+    from mm_robot.ros.replay import split_topic
+    assert split_topic("/camera/image_raw") == ("", "camera/image_raw")
+    assert split_topic("/robot1/camera/image_raw/compressed") == ("robot1", "camera/image_raw/compressed")
+    assert split_topic("/robot1/decision") == ("robot1", "decision")
+    assert split_topic("/diagnostics") == ("", "/diagnostics")
+    assert split_topic("/chatter") == ("", "/chatter")

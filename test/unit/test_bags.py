@@ -3,10 +3,12 @@ through rosbags and through the mcap library; the replay comparison's rules."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
 import pytest
+from conftest import require
 
 from mm_robot.bags.compare import FrameDecision, agree, compare, frame_decisions, iou, summary
 from mm_robot.bags.store import BagError, BagMessage, BagWriter, bag_topics, decode, decode_text, read_bag, write_bag
@@ -56,8 +58,10 @@ def test_rosbags_reads_back_rclpys_cdr_byte_for_byte(bag):
 
 
 def test_the_mcap_library_reads_the_same_bytes_and_decodes_them(bag):
-    mcap_reader = pytest.importorskip("mcap.reader")
-    decoder = pytest.importorskip("mcap_ros2.decoder")
+    require(importlib.util.find_spec("mcap_ros2") is not None,
+            "mcap-ros2-support is not installed (pip install -e '.[test]'; scripts/setup.sh does it)")
+    import mcap.reader as mcap_reader
+    import mcap_ros2.decoder as decoder
     path, originals, written = bag
     files = list(path.glob("*.mcap"))
     assert len(files) == 1 and (path / "metadata.yaml").is_file()  # rosbag2's layout
