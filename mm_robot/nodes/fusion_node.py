@@ -118,12 +118,12 @@ class FusionNode(LifecycleNode):
             subscriptions += [(Image, "audio/raw", self._on_audio, qos.SENSOR),
                               (String, "audio/info", self._on_audio_info, qos.LATCHED)]
         for msg_type, topic, callback, profile in subscriptions:
-            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
+            events = qos_events_for(self, self.errors, topic)
             self._entities.append(self.create_subscription(msg_type, topic, callback, profile,
                                                            callback_group=inputs, event_callbacks=events))
         self._entities.append(create_draining_subscription(
             self, String, "command", lambda batch: [self._on_command(m) for m in batch],
-            event_callbacks=qos_events_for(self, self.errors, "command", reliable=True)))
+            event_callbacks=qos_events_for(self, self.errors, "command", keep_all=True)))
 
     def _create_outputs(self) -> None:
         """Lifecycle publishers: they send only while the node is active."""

@@ -65,11 +65,11 @@ class SafetyControllerNode(Node):
                 (CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR, inputs),
                 (String, "decision", self._on_decision, qos.RELIABLE, inputs),
                 (Bool, "estop", self._on_estop, qos.LATCHED, MutuallyExclusiveCallbackGroup())):
-            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
+            events = qos_events_for(self, self.errors, topic)
             self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
                                      event_callbacks=events)
         create_draining_subscription(self, String, "command", self._on_commands,
-                                     event_callbacks=qos_events_for(self, self.errors, "command", reliable=True,
+                                     event_callbacks=qos_events_for(self, self.errors, "command", keep_all=True,
                                                                     on_lost=self._on_commands_lost))
         self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
         self.create_timer(1.0 / self.node_config.rate_hz, self._tick,
