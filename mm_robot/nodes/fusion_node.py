@@ -1,7 +1,8 @@
 """fusion_node: latest image, audio and command in; grounding, decision and a velocity proposal out.
 
-Subscriptions only validate and store (convention 3); the policy runs on a timer
-in its own callback group so a slow model never blocks input handling (R3, R11).
+Subscriptions only validate and store (convention 3); the policy runs on each new
+frame or command (a guard condition) and on a watchdog timer, in its own callback
+group, so a slow model never blocks input handling (R3, R11).
 A managed (lifecycle) node: it loads its model on ``configure`` and publishes only while active.
 Commands are read in order from a draining keep-all subscription, so a stop is
 never lost behind junk; text that is not understood is counted and answered with a
