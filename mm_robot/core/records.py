@@ -12,17 +12,26 @@ from typing import Optional
 
 import numpy as np
 
+from .camera_model import CameraModel, camera_for
+
 GROUNDING_SCHEMA = "mm_robot/grounding/1"
 DECISION_SCHEMA = "mm_robot/decision/1"
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One camera image. ``image``: (H, W, 3) uint8 RGB."""
+    """One camera image. ``image``: (H, W, 3) uint8 RGB; ``camera``: the intrinsics it was taken
+    with (from ``camera_info``), None when unknown."""
 
     image: np.ndarray
     stamp: float
     frame_id: str = "camera"
+    camera: Optional[CameraModel] = None
+
+    @property
+    def lens(self) -> CameraModel:
+        """The intrinsics for this image's size: its own, or the default lens when unknown."""
+        return camera_for(self.width, self.height, self.camera)
 
     @property
     def width(self) -> int:

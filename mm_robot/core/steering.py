@@ -28,7 +28,9 @@ class SteeringConfig:
 
 
 def bearing_of(x_pixel: float, width: int, hfov: float) -> float:
-    """Bearing of an image column in radians, positive to the left (REP 103)."""
+    """Bearing of an image column in radians, positive to the left (REP 103), for a centred
+    pinhole of horizontal field of view ``hfov``; policies use the frame's own intrinsics
+    (:class:`~mm_robot.core.camera_model.CameraModel`)."""
     focal = (width / 2.0) / math.tan(hfov / 2.0)
     return math.atan2((width / 2.0) - x_pixel, focal)
 

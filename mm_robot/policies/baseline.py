@@ -19,7 +19,8 @@ import numpy as np
 from ..core.commands import Intent, parse
 from ..core.config import setting
 from ..core.records import (Action, Candidate, Decision, Grounding, Observation, PolicyOutput)
-from ..core.steering import SteeringConfig, bearing_of, steer
+from ..core.camera_model import camera_for
+from ..core.steering import SteeringConfig, steer
 from ..core.vocabulary import COLOURS
 
 # (fill ratio of the bounding box, height / width) for each shape seen side-on.
@@ -42,7 +43,8 @@ _HUES = {name: _hue(rgb) for name, rgb in _CHROMATIC.items()}
 class BaselineConfig:
     min_area: int = setting(40, "Smallest blob considered an object (pixels).", low=1, high=100000)
     min_saturation: int = setting(90, "Saturation (0-255) above which a pixel has a hue.", low=0, high=255)
-    hfov_deg: float = setting(60.0, "Camera horizontal field of view (degrees).", low=10.0, high=170.0)
+    hfov_deg: float = setting(60.0, "Horizontal field of view (degrees) assumed only for frames that come "
+                              "without camera_info; otherwise bearings use its K.", low=10.0, high=170.0)
     search_timeout: float = setting(14.0, "Seconds of searching before reporting not found.", low=1.0,
                                     high=300.0)
 
@@ -107,11 +109,11 @@ class ColourShapeBaseline:
             return PolicyOutput(None, self._finish(
                 Decision(Action.IDLE, 1.0, f"command not understood: {command.text!r}", policy=self.name),
                 frame.stamp, started))
-        hfov = math.radians(self.config.hfov_deg)
+        lens = camera_for(frame.width, frame.height, frame.camera, math.radians(self.config.hfov_deg))
         candidates = []
         for colour, shape, box, shape_score in self.detect(frame.image):
             match = _match(intent, colour, shape, shape_score)
-            bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, hfov)
+            bearing = lens.bearing((box[0] + box[2]) / 2.0)
             candidates.append(Candidate(f"{colour} {shape}", match, box, bearing))
         candidates.sort(key=lambda c: (-c.score, -(c.box[3] - c.box[1])))
         target = candidates[0] if candidates and candidates[0].score >= 0.5 else None

@@ -21,7 +21,8 @@ import torch
 from ..core.commands import is_stop, parse
 from ..core.lru import LRUCache
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
-from ..core.steering import SteeringConfig, bearing_of, steer
+from ..core.camera_model import camera_for
+from ..core.steering import SteeringConfig, steer
 from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel
 from ..model.processing import prepare_audio, prepare_frame, resize_image
@@ -68,7 +69,8 @@ class _PolicyBase:
         text = observation.command.text
         phrase = self._readings(text)[1]
         box = _pixel_box(box_norm, frame.width, frame.height)
-        bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, self.hfov)
+        lens = camera_for(frame.width, frame.height, frame.camera, self.hfov)  # camera_info's K if known
+        bearing = lens.bearing((box[0] + box[2]) / 2.0)
         candidate = Candidate(phrase, float(presence), box, bearing)
         target = candidate if presence >= self.presence_threshold else None
         return Grounding(phrase=phrase, target=target, candidates=(candidate,), stamp=frame.stamp,
@@ -145,6 +147,8 @@ class FusionPolicy(_PolicyBase):
         linear, angular = (float(v) for v in out.velocity[0])
         if not action.moves:
             linear = angular = 0.0
+        elif grounding.target is not None:
+            angular *= self._lens_gain(observation.frame, grounding.target)
         where = (f"at {np.degrees(grounding.target.bearing):+.0f} deg" if grounding.target
                  else "not in view")
         reason = f"{grounding.phrase} {where} (presence {presence:.2f})"
@@ -175,6 +179,20 @@ class FusionPolicy(_PolicyBase):
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
                             policy=self.name)
         return PolicyOutput(grounding, decision)
+
+    def _lens_gain(self, frame, target: Candidate) -> float:
+        """The model learnt to steer with the training camera (``config.hfov``); the same image
+        offset is a different bearing through another lens, so the turn is scaled by the ratio of
+        the target's bearing through this frame's intrinsics to its bearing through the training
+        lens (bounded, and 1 near the centre where the ratio means little)."""
+        if frame.camera is None:
+            return 1.0
+        trained = camera_for(frame.width, frame.height, None, self.model.config.hfov)
+        x = (target.box[0] + target.box[2]) / 2.0
+        assumed = trained.bearing(x)
+        if abs(assumed) < 0.02:
+            return 1.0
+        return min(4.0, max(0.25, target.bearing / assumed))
 
     def _starts_new_search(self, text: str, stamp: float) -> bool:
         """A different command starts a new search; the same text sent again does so only once

@@ -41,7 +41,6 @@ from ..core.records import (
     Observation,
     PolicyOutput,
 )
-from ..core.steering import bearing_of
 from ..sim.spec import CameraSpec
 from ..sim.truth import GroundTruth, ObjectTruth
 
@@ -188,7 +187,7 @@ class OracleExpert:
                      and (intent.shape is None or obj.shape == intent.shape)
                      and (not intent.sound or obj.sound is not None))
             cand = Candidate(obj.label, 1.0 if match else 0.0, obj.box.as_tuple(),
-                             bearing_of(obj.box.centre[0], width, self.camera.hfov))
+                             self.camera.intrinsics.for_size(width, height).bearing(obj.box.centre[0]))
             candidates.append(cand)
             if target is not None and obj.name == target.name:
                 chosen = cand

@@ -99,6 +99,7 @@ def run_episode(scenario: Scenario, policy: Union["Policy", PolicyFactory],
         soundtrack = Soundtrack.of(scenario) if (scenario.has_sound if hear is None else hear) else None
         inbox = CommandInbox(scenario, soundtrack)
         command: Optional[Command] = None
+        lens = world.scene.camera.intrinsics  # what sim_node's camera_info announces
         while True:
             now = world.time
             for command in inbox.due(now):
@@ -107,7 +108,7 @@ def run_episode(scenario: Scenario, policy: Union["Policy", PolicyFactory],
             audio = _heard(soundtrack, world, now)
             view = world.render()
             truth = world.ground_truth(view)
-            output = active.select_action(Observation(Frame(view.rgb, now), command, audio, now=now))
+            output = active.select_action(Observation(Frame(view.rgb, now, camera=lens), command, audio, now=now))
             decision = output.decision
             if filt is not None:
                 filt.on_heartbeat("camera", now)
