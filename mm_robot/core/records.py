@@ -59,11 +59,14 @@ class AudioChunk:
 
 @dataclass(frozen=True)
 class Command:
-    """A natural-language command, typed or transcribed."""
+    """A natural-language command, typed or transcribed. ``goal``: in simulation only, the
+    objects the scenario means by it, one tuple of acceptable object names per step (``()``: no
+    object in the scene fits); the oracle expert reads it, no other policy may."""
 
     text: str
     stamp: float
     source: str = "text"
+    goal: Optional[tuple[tuple[str, ...], ...]] = None
 
 
 class Action(str, enum.Enum):
@@ -142,9 +145,12 @@ class Decision:
     latency_ms: float = 0.0
     stamp: float = 0.0
     policy: str = ""
+    plan: Optional[dict] = None  # the command's resolved plan (core.plan.Plan.to_json): steps, active
 
     def to_json(self) -> dict:
         data = asdict(self)
+        if self.plan is None:
+            del data["plan"]
         data["action"] = self.action.value
         data["schema"] = DECISION_SCHEMA
         for key in ("confidence", "linear", "angular", "latency_ms"):

@@ -66,11 +66,12 @@ class CommandInbox:
         for timed in self.scenario.commands_between(self._played_until, now + 1e-9):
             if timed.spoken and self.soundtrack is not None:
                 self.soundtrack.play(timed, timed.t)
+            goal = self.scenario.goal_for(timed)  # ground truth, for the oracle only
             if timed.typed:
-                arrived.append(Command(timed.text, timed.t))
+                arrived.append(Command(timed.text, timed.t, goal=goal))
             else:
                 spoken_for = self.soundtrack.duration(timed) if self.soundtrack is not None else 0.0
-                self._pending.append(Command(timed.text, timed.t + spoken_for, source="speech"))
+                self._pending.append(Command(timed.text, timed.t + spoken_for, source="speech", goal=goal))
         self._played_until = now + 1e-9
         arrived += [c for c in self._pending if c.stamp <= now + 1e-9]
         self._pending = [c for c in self._pending if c.stamp > now + 1e-9]
