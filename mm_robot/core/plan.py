@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 RELATIONS = ("next_to", "left_of", "right_of", "behind", "in_front_of")
 ORDER_KEYS = ("left", "right", "near", "far", "big", "small")
-SAME_LINE = 0.35  # rad: "behind" / "in front of" means along about the same bearing as the anchor
+SAME_LINE = 0.5  # rad: "behind" / "in front of" means along about the same bearing as the anchor
 SIDE_MARGIN = 0.02  # rad: "left of" means clearly at a larger bearing
 
 

@@ -59,6 +59,7 @@ class Criteria:
     hold: float = 1.5
     stationary_linear: float = 0.02
     stationary_angular: float = 0.05
+    visit: tuple[str, ...] = ()  # objects to come within reach_distance of, in order, before the end
 
 
 @dataclass(frozen=True)
@@ -330,7 +331,7 @@ def _timeline(top: _Reader, half: float, names: set[str]) -> tuple[TimedCommand,
 
 def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...]) -> Criteria:
     node.mapping({"expect", "targets", "reach_distance", "facing_tolerance_deg", "stop_within",
-                  "time_limit", "avoid_contact", "hold"}, {"expect", "time_limit"})
+                  "time_limit", "avoid_contact", "hold", "visit"}, {"expect", "time_limit"})
     expect = node.string("expect", choices=EXPECTATIONS)
     names = {o.name for o in scene.objects}
     targets = []
@@ -342,6 +343,13 @@ def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...
         raise node.fail("expect: reach needs at least one target", "targets")
     if expect != "reach" and targets:
         raise node.fail(f"expect: {expect} takes no targets", "targets")
+    visit = []
+    for v in node.sequence("visit", default=[]):
+        if not isinstance(v.data, str) or v.data not in names:
+            raise v.fail(f"{v.data!r} is not an object in the scene ({', '.join(sorted(names)) or 'none'})")
+        visit.append(v.data)
+    if visit and expect != "reach":
+        raise node.fail("visit is for expect: reach (a sequence of goals)", "visit")
     time_limit = node.number("time_limit", low=1.0, high=600.0)
     if timeline[-1].t >= time_limit:
         raise node.fail(f"the last command (t={timeline[-1].t}) is not before the time limit", "time_limit")
@@ -350,7 +358,7 @@ def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...
     return Criteria(expect, tuple(targets), node.number("reach_distance", 0.8, 0.0, 5.0),
                     math.radians(node.number("facing_tolerance_deg", 25.0, 1.0, 180.0)),
                     node.number("stop_within", 1.5, 0.1, 30.0), time_limit,
-                    node.boolean("avoid_contact", True), node.number("hold", 1.5, 0.0, 30.0))
+                    node.boolean("avoid_contact", True), node.number("hold", 1.5, 0.0, 30.0), visit=tuple(visit))
 
 
 def load_scenario(path: Union[str, Path]) -> Scenario:
@@ -401,6 +409,8 @@ def scenario_to_dict(s: Scenario) -> dict:
         criteria["facing_tolerance_deg"] = round(math.degrees(c.facing_tolerance), 3)
     if c.avoid_contact != defaults.avoid_contact:
         criteria["avoid_contact"] = c.avoid_contact
+    if c.visit:
+        criteria["visit"] = list(c.visit)
     return {"schema": SCENARIO_SCHEMA, "name": s.name, "description": s.description,
             "category": s.category, "scene": scene,
             "timeline": [_command_dict(t) for t in s.timeline], "criteria": criteria}
