@@ -171,6 +171,44 @@ def cmd_sros2_policy(args) -> int:
     return 0
 
 
+def _eval_parser(sub) -> None:
+    ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side",
+                        description="Run every scenario of a suite with each policy and write, under --out: "
+                        "eval.json, report.md, success_by_category.png, and per policy/scenario a directory with "
+                        "result.json (with decision counts), decisions.jsonl and groundings.jsonl.")
+    ev.add_argument("--suite", default="scenarios/public", help="directory of scenario YAML files (default: "
+                    "%(default)s; scenarios/heldout for the generated held-out suite)")
+    ev.add_argument("--policies", default=f"oracle,{DEFAULT_POLICY}",
+                    help="comma-separated: oracle (ground-truth upper bound, always lockstep), baseline, fusion "
+                    "(default: %(default)s)")
+    ev.add_argument("--mode", default="graph", choices=("graph", "lockstep"),
+                    help="graph: real nodes over DDS (one ROS domain per worker); lockstep: in-process, no ROS "
+                    "(default: %(default)s)")
+    ev.add_argument("--workers", type=int, default=2, help="scenarios run in parallel, one process (and in graph "
+                    "mode one ROS domain) each (default: %(default)s)")
+    ev.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: the shipped one)")
+    ev.add_argument("--out", default="runs/eval", help="directory all outputs go under (default: %(default)s)")
+    ev.add_argument("--domains", default="120-232", help="ROS domain ids graph runs may use, LOW-HIGH; an id "
+                    "another running evaluation holds is skipped (default: %(default)s)")
+    ev.add_argument("--video", default="none", choices=("none", "mp4", "gif"),
+                    help="keep each graph run's camera video (default: %(default)s)")
+    ev.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit of one graph run (s); a run "
+                    "stopped by it fails with timed_out: true (default: %(default)s)")
+    ev.set_defaults(func=cmd_eval)
+
+
+def _make_suite_parser(sub) -> None:
+    suite = sub.add_parser("make-suite", help="generate a held-out scenario suite (small/far, colour shift, "
+                           "camera, phrasing, compositional commands)",
+                           description="Write generated held-out scenarios (docs/scenarios.md) to --out: "
+                           "the same seed gives the same files.")
+    suite.add_argument("--out", default="scenarios/heldout", help="directory to write (default: %(default)s)")
+    suite.add_argument("--per-category", type=int, default=4, help="scenarios per category (default: %(default)s)")
+    suite.add_argument("--seed", type=int, default=17000, help="base seed (default: %(default)s)")
+    suite.add_argument("--categories", default="", help="comma-separated subset of the categories (default: all)")
+    suite.set_defaults(func=cmd_make_suite)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-robot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,39 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_sim, namespace="", camera="sim", microphone=False, params_file=None,
                      use_sim_time=True, duration=None)
 
-    ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side",
-                        description="Run every scenario of a suite with each policy and write, under --out: "
-                        "eval.json, report.md, success_by_category.png, and per policy/scenario a directory with "
-                        "result.json (with decision counts), decisions.jsonl and groundings.jsonl.")
-    ev.add_argument("--suite", default="scenarios/public", help="directory of scenario YAML files (default: "
-                    "%(default)s; scenarios/heldout for the generated held-out suite)")
-    ev.add_argument("--policies", default=f"oracle,{DEFAULT_POLICY}",
-                    help="comma-separated: oracle (ground-truth upper bound, always lockstep), baseline, fusion "
-                    "(default: %(default)s)")
-    ev.add_argument("--mode", default="graph", choices=("graph", "lockstep"),
-                    help="graph: real nodes over DDS (one ROS domain per worker); lockstep: in-process, no ROS "
-                    "(default: %(default)s)")
-    ev.add_argument("--workers", type=int, default=2, help="scenarios run in parallel, one process (and in graph "
-                    "mode one ROS domain) each (default: %(default)s)")
-    ev.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: the shipped one)")
-    ev.add_argument("--out", default="runs/eval", help="directory all outputs go under (default: %(default)s)")
-    ev.add_argument("--domains", default="120-232", help="ROS domain ids graph runs may use, LOW-HIGH; an id "
-                    "another running evaluation holds is skipped (default: %(default)s)")
-    ev.add_argument("--video", default="none", choices=("none", "mp4", "gif"),
-                    help="keep each graph run's camera video (default: %(default)s)")
-    ev.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit of one graph run (s); a run "
-                    "stopped by it fails with timed_out: true (default: %(default)s)")
-    ev.set_defaults(func=cmd_eval)
-
-    suite = sub.add_parser("make-suite", help="generate a held-out scenario suite (small/far, colour shift, "
-                           "camera, phrasing, compositional commands)",
-                           description="Write generated held-out scenarios (docs/scenarios.md) to --out: "
-                           "the same seed gives the same files.")
-    suite.add_argument("--out", default="scenarios/heldout", help="directory to write (default: %(default)s)")
-    suite.add_argument("--per-category", type=int, default=4, help="scenarios per category (default: %(default)s)")
-    suite.add_argument("--seed", type=int, default=17000, help="base seed (default: %(default)s)")
-    suite.add_argument("--categories", default="", help="comma-separated subset of the categories (default: all)")
-    suite.set_defaults(func=cmd_make_suite)
+    _eval_parser(sub)
+    _make_suite_parser(sub)
 
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)

@@ -285,8 +285,10 @@ def sequence(rng: random.Random, index: int, seed: int) -> Scenario:
     layout = Layout(rng, robot)
     kind_a, kind_b, *others = _other_kinds(rng, 3)
     first = layout.add("first", kind_a, (1.5, 2.6), IN_VIEW, False)
-    second = layout.add("second", kind_b, (1.8, 3.2), (-1.0, 1.0), False)
     layout.keep_path_clear((robot.x, robot.y), (first.x, first.y))
+    # Off to one side and no farther than the first: the way on never runs through the first.
+    side = (0.7, 1.4) if rng.random() < 0.5 else (-1.4, -0.7)
+    second = layout.add("second", kind_b, (1.4, 2.4), side, True)
     layout.keep_path_clear((first.x, first.y), (second.x, second.y))
     for i, k in enumerate(others[:index % 2]):
         layout.add(f"d{i}", k, (0.8, 4.0), (-math.pi, math.pi), True)

@@ -85,14 +85,15 @@ class Scenario:
     def goal_for(self, command: TimedCommand) -> Optional[tuple[tuple[str, ...], ...]]:
         """The objects ``command`` means, per step, from the scenario (never from its words'
         reading): its own ``goal`` when given; for the last command of the timeline, when it is
-        not a stop, the criteria's (``reach``: one step to any of ``targets``; ``not_found``: no
-        step: nothing fits); else None (unknown: the oracle reads the words)."""
+        not a stop, the criteria's (``reach``: a step to each ``visit`` object, then one to any of
+        ``targets``; ``not_found``: no step: nothing fits); else None (unknown: the oracle reads
+        the words)."""
         if command.goal is not None:
             return command.goal
         if command is not self.timeline[-1] or parse(command.text).kind == "stop":
             return None
         if self.criteria.expect == "reach":
-            return (tuple(self.criteria.targets),)
+            return tuple((name,) for name in self.criteria.visit) + (tuple(self.criteria.targets),)
         return () if self.criteria.expect == "not_found" else None
 
     @property
