@@ -64,12 +64,14 @@ class ColourShapeBaseline:
         self._intent: Intent = Intent("unknown")
         self._search_started: Optional[float] = None
         self._step = 0  # the active step of a sequence
+        self._locked: Optional[tuple[str, str, float]] = None  # (colour, shape, bearing) of the pick
 
     def reset(self) -> None:
         self._command_text = None
         self._intent = Intent("unknown")
         self._search_started = None
         self._step = 0
+        self._locked = None
 
     def detect(self, image: np.ndarray) -> list[tuple[str, str, tuple[int, int, int, int], float]]:
         """All coloured blobs: (colour, shape, box, shape_score). ``image``: (H, W, 3) RGB."""
@@ -105,7 +107,7 @@ class ColourShapeBaseline:
             return PolicyOutput(None, self._finish(decision, frame.stamp, started))
         if command.text != self._command_text:
             self._command_text, self._intent, self._search_started = command.text, parse(command.text), None
-            self._step = 0
+            self._step, self._locked = 0, None
         intent = self._intent
         if intent.kind == "stop":
             return PolicyOutput(None, self._finish(
@@ -127,7 +129,7 @@ class ColourShapeBaseline:
         action, linear, angular, reason = steer(target, frame.height, self.steering, searching)
         plan = intent.plan.to_json(self._step) if intent.plan else None
         if action == Action.ARRIVED and self._step + 1 < intent.steps:
-            self._step += 1  # a sequence: on to the next step, which starts with a search
+            self._step, self._locked = self._step + 1, None  # a sequence: the next step starts with a search
             reason += f"; step {self._step} of {intent.steps} done"
         confidence = target.score if target else (0.6 if searching else 0.8)
         decision = Decision(action, confidence, reason, linear, angular, policy=self.name, plan=plan)
@@ -149,6 +151,14 @@ class ColourShapeBaseline:
                         lens.fy * NOMINAL_HEIGHT / max(1, box[3] - box[1]), float(box[3] - box[1]))
                   for i, (colour, shape, box, _) in enumerate(blobs)]
         ranks = {t.key: rank for rank, t in enumerate(resolve(reference, things))}
+        if self._locked is not None:  # keep the object first picked (the words may not single it out up close)
+            same = [t for t in things if (t.colour, t.shape) == self._locked[:2]]
+            if same:
+                kept = min(same, key=lambda t: abs(t.bearing - self._locked[2]))
+                ranks = {kept.key: -1, **{k: r for k, r in ranks.items() if k != kept.key}}
+        if ranks:
+            best = next(t for t in things if t.key == min(ranks, key=ranks.get))
+            self._locked = (best.colour, best.shape, best.bearing)
         ranked = []
         for i, (colour, shape, box, _) in enumerate(blobs):
             rank = ranks.get(str(i))

@@ -130,7 +130,9 @@ class OracleExpert:
             return self._out(None, Action.IDLE, f"command not understood: {command.text!r}", stamp)
         reference = intent.step(self._step)
         matches, visible = self._candidates(truth, reference)
-        locked = next((o for o in matches if o.name == self._locked), None)
+        # Once locked, the object stays the target even if the words would no longer single it out
+        # from here (a relation seen from closer up).
+        locked = next((o for o in truth.objects if o.name == self._locked), None)
         if locked is None and visible:
             locked = visible[0]
             self._locked = locked.name
