@@ -126,7 +126,8 @@ class ColourShapeBaseline:
             searching = observation.now - self._search_started < self.config.search_timeout
         else:
             self._search_started = None
-        action, linear, angular, reason = steer(target, frame.height, self.steering, searching)
+        lens = camera_for(frame.width, frame.height, frame.camera, math.radians(self.config.hfov_deg))
+        action, linear, angular, reason = steer(target, frame.height, self.steering, searching, lens)
         plan = intent.plan.to_json(self._step) if intent.plan else None
         if action == Action.ARRIVED and self._step + 1 < intent.steps:
             self._step, self._locked = self._step + 1, None  # a sequence: the next step starts with a search

@@ -232,7 +232,9 @@ class ZeroShotPolicy(_PolicyBase):
         images = prepare_frame(image, image.shape[0], image.shape[1])
         result = self.grounder.ground(images, [observation.command.text])[0]
         grounding = self._grounding(observation, result.box, result.presence)
-        action, linear, angular, reason = steer(grounding.target, observation.frame.height, self.steering)
+        frame = observation.frame
+        lens = camera_for(frame.width, frame.height, frame.camera, self.hfov)
+        action, linear, angular, reason = steer(grounding.target, frame.height, self.steering, lens=lens)
         decision = Decision(action, float(result.presence if grounding.target else 1.0 - result.presence),
                             reason, linear, angular, latency_ms=(time.perf_counter() - t0) * 1e3,
                             stamp=observation.now, policy=self.name)
