@@ -133,7 +133,8 @@ def colour_shift(rng: random.Random, index: int, seed: int) -> Scenario:
 
 def camera_fov(rng: random.Random, index: int, seed: int) -> Scenario:
     """A 45°-100° camera; the target off-centre (up to 70 % of the half field of view)."""
-    hfov = math.radians(45.0 + 55.0 * ((index * 0.37 + rng.random() * 0.3) % 1.0))
+    anchor_deg = (45.0, 100.0, 60.0, 82.0)[index % 4]  # both ends of the range, and between
+    hfov = math.radians(min(100.0, max(45.0, anchor_deg + rng.uniform(-3.0, 3.0))))
     camera = CameraSpec(320, 240, round(hfov, 4))
     robot = random_robot(rng)
     layout = Layout(rng, robot)

@@ -38,9 +38,13 @@ def _pixel_box(box: tuple[float, float, float, float], width: int, height: int) 
     return px[0], px[1], max(px[2], px[0]), max(px[3], px[1])
 
 
-def _read_command(text: str) -> tuple[bool, str]:
-    """(has a stop word, the phrase a grounding names) of a command; cached per command string."""
-    return is_stop(text), parse(text).label or text
+def _read_command(text: str) -> tuple[bool, str, Optional[dict]]:
+    """(has a stop word, the phrase a grounding names, the plan the words read as) of a command;
+    cached per command string. The model grounds the whole sentence at once, so the plan is
+    reported as read (``grounded_by``: "model"), not resolved step by step."""
+    intent = parse(text)
+    plan = dict(intent.plan.to_json(0), grounded_by="model") if intent.plan is not None else None
+    return is_stop(text), intent.label or text, plan
 
 
 class _PolicyBase:
@@ -50,7 +54,8 @@ class _PolicyBase:
         self.name = name
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
-        self._readings: LRUCache[str, tuple[bool, str]] = LRUCache(COMMAND_CACHE_SIZE, _read_command)
+        self._readings: LRUCache[str, tuple[bool, str, Optional[dict]]] = LRUCache(COMMAND_CACHE_SIZE,
+                                                                                   _read_command)
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
@@ -177,7 +182,7 @@ class FusionPolicy(_PolicyBase):
         self._last_angular = angular if action == Action.SEARCH else 0.0
         decision = Decision(action, float(probs[index]), reason, linear, angular,
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
-                            policy=self.name)
+                            policy=self.name, plan=self._readings(command.text)[2])
         return PolicyOutput(grounding, decision)
 
     def _lens_gain(self, frame, target: Candidate) -> float:

@@ -81,3 +81,12 @@ def test_oracle_solves_held_out_scenes_from_ground_truth_alone(category, index, 
     assert plans and plans[-1]["steps"]
     if category == "sequence":
         assert {p["active"] for p in plans} == {0, 1}
+
+
+def test_committed_heldout_suite_is_the_generated_one(tmp_path):
+    from pathlib import Path
+    committed = Path(__file__).resolve().parents[2] / "scenarios" / "heldout"
+    written = write_heldout_suite(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in committed.glob("*.yaml"))
+    for path in written:
+        assert path.read_text() == (committed / path.name).read_text(), f"regenerate: mm-robot make-suite ({path.name})"
