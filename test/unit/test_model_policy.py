@@ -254,3 +254,18 @@ def test_shipped_checkpoint_tells_shapes_of_one_colour_apart_under_a_held_out_sh
     """Run G grounded the nearer, bigger red ball for "go to the red block" (a held-out word) and
     "go to the red dice"; run I, fine-tuned on twice the frames, finds the box."""
     _assert_finds(rendered_scene, (("go to the red block", "red_box"), ("go to the red dice", "red_box")))
+
+
+def test_camera_info_sets_bearings_and_the_plan_rides_on_the_decision(checkpoint):
+    from mm_robot.core.camera_model import CameraModel
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
+    plain = policy.select_action(_obs("go to the ball left of the red box"))
+    lens = CameraModel.from_hfov(160, 120, math.radians(100.0))
+    observation = _obs("go to the ball left of the red box")
+    wide = policy.select_action(Observation(Frame(observation.frame.image, 1.9, "cam", camera=lens),
+                                            observation.command, now=2.0))
+    x0, _, x1, _ = wide.grounding.target.box
+    assert wide.grounding.target.bearing == pytest.approx(lens.bearing((x0 + x1) / 2))
+    assert plain.grounding.target.bearing == pytest.approx(bearing_of((x0 + x1) / 2, 160, 1.2))
+    plan = wide.decision.to_json()["plan"]
+    assert plan["grounded_by"] == "model" and plan["steps"][0]["relation"] == "left_of"
