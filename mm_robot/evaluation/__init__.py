@@ -119,12 +119,13 @@ def evaluate(suite: str | Path, policies: list[str], out_dir: str | Path, mode: 
                 "lockstep" if needs_world(policy) else mode, str(out_dir), checkpoint, video, timeout)
             for policy in policies for p in paths]
     claim = DomainClaim(workers, *domains) if any(j.mode == "graph" for j in jobs) else None
+    used = claim.domains if claim else []
     results: list[dict] = []
     context = multiprocessing.get_context("spawn")  # no forked GL or DDS state
     counter = context.Value("i", 0)
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(counter, claim.domains if claim else [])) as pool:
+                                 initargs=(counter, used)) as pool:
             futures = [pool.submit(_run, job) for job in jobs]
             with tqdm(total=len(jobs), desc="scenarios", unit="run") as bar:
                 for future in as_completed(futures):
@@ -134,7 +135,7 @@ def evaluate(suite: str | Path, policies: list[str], out_dir: str | Path, mode: 
         if claim is not None:
             claim.release()
     summary = summarise(results, policies, mode)
-    summary["domains"] = claim.domains if claim else []
+    summary["domains"] = used
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "report.md").write_text(markdown(summary))

@@ -64,6 +64,8 @@ def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOption
         result["reasons"] = [why + where] + list(result.get("reasons", []))
     result["timed_out"] = ended_by == "timeout"
     result["wall_s"] = round(time.monotonic() - started, 1)
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=2))  # the run's own file says how it ended too
     return result
 
 

@@ -8,6 +8,7 @@ without torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -170,8 +171,7 @@ class ColourShapeBaseline:
     @staticmethod
     def _finish(decision: Decision, stamp: float, started: float) -> Decision:
         latency = (time.perf_counter() - started) * 1000.0
-        return Decision(decision.action, decision.confidence, decision.reason, decision.linear,
-                        decision.angular, latency, stamp, decision.policy)
+        return dataclasses.replace(decision, latency_ms=latency, stamp=stamp)
 
 
 def _classify_shape(fill: float, aspect: float) -> tuple[str, float]:

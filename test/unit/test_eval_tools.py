@@ -77,6 +77,8 @@ def test_a_graph_run_stopped_by_its_wall_clock_limit_says_so(tmp_path, monkeypat
     result = graph.run_scenario(scenario, tmp_path, domain_id=100, timeout=0.3, quiet=True)
     assert result["timed_out"] is True and result["success"] is False
     assert result["reasons"][0].startswith("wall-clock limit of 0.3 s reached")
+    written = json.loads((tmp_path / "go_to_red_ball" / "result.json").read_text())
+    assert written["timed_out"] is True and written["reasons"] == result["reasons"]
 
 
 def test_lockstep_evaluation_keeps_decisions_and_counts(tmp_path):
