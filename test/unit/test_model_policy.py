@@ -269,3 +269,25 @@ def test_camera_info_sets_bearings_and_the_plan_rides_on_the_decision(checkpoint
     assert plain.grounding.target.bearing == pytest.approx(bearing_of((x0 + x1) / 2, 160, 1.2))
     plan = wide.decision.to_json()["plan"]
     assert plan["grounded_by"] == "model" and plan["steps"][0]["relation"] == "left_of"
+
+
+def test_a_sequence_is_grounded_one_step_at_a_time(checkpoint):
+    from types import SimpleNamespace
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
+    actions = list(policy.model.config.actions)
+    asked = []
+
+    def predict(images, texts, audio=None):
+        asked.append(texts[0])
+        logits = np.full((1, len(actions)), -5.0, np.float32)
+        logits[0, actions.index("arrived")] = 5.0
+        return SimpleNamespace(presence=np.array([0.9]), box=np.array([[0.3, 0.2, 0.7, 0.9]]),
+                               action_logits=logits, velocity=np.zeros((1, 2), np.float32))
+
+    policy.serving = SimpleNamespace(predict=predict)
+    text = "go to the red ball and then the blue box"
+    first = policy.select_action(_obs(text))
+    second = policy.select_action(_obs(text, now=2.1))
+    assert asked == ["go to the red ball", "the blue box"]
+    assert first.decision.plan["active"] == 0 and second.decision.plan["active"] == 1
+    assert "step 1 of 2 done" in first.decision.reason
