@@ -140,8 +140,13 @@ def cmd_sim(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluation import evaluate
     os.environ.setdefault("MUJOCO_GL", "egl")
+    from .evaluation.domains import parse_range
+    try:
+        domains = parse_range(args.domains)
+    except ValueError as error:
+        raise SystemExit(f"mm-robot eval: --domains: {error}") from None
     summary = evaluate(args.suite, args.policies.split(","), args.out, mode=args.mode, workers=args.workers,
-                       checkpoint=args.checkpoint)
+                       checkpoint=args.checkpoint, domains=domains, video=args.video, timeout=args.timeout)
     for policy, stats in summary["policies"].items():
         by = ", ".join(f"{k} {v:.0%}" for k, v in stats["by_category"].items())
         print(f"{policy:<9} {stats['success_rate']:.0%} of {stats['scenarios']}  ({by})")
@@ -174,6 +179,18 @@ def cmd_replay(args) -> int:
     print(summary(report))
     print(f"report: {path}")
     return 0 if report["agreement"] >= args.min_agreement else 1
+
+
+def cmd_make_suite(args) -> int:
+    from .evaluation.heldout import CATEGORIES, write_heldout_suite
+    categories = [c for c in args.categories.split(",") if c] or list(CATEGORIES)
+    unknown = sorted(set(categories) - set(CATEGORIES))
+    if unknown:
+        raise SystemExit(f"mm-robot make-suite: unknown categories {', '.join(unknown)}; "
+                         f"choose from {', '.join(CATEGORIES)}")
+    paths = write_heldout_suite(args.out, categories, args.per_category, args.seed)
+    print(f"wrote {len(paths)} scenarios to {args.out}")
+    return 0
 
 
 def _bench(argv: Sequence[str]) -> int:
@@ -236,6 +253,44 @@ def _lifecycle_parser(sub) -> None:
     life.set_defaults(func=cmd_lifecycle)
 
 
+def _eval_parser(sub) -> None:
+    ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side",
+                        description="Run every scenario of a suite with each policy and write, under --out: "
+                        "eval.json, report.md, success_by_category.png, and per policy/scenario a directory with "
+                        "result.json (with decision counts), decisions.jsonl and groundings.jsonl.")
+    ev.add_argument("--suite", default="scenarios/public", help="directory of scenario YAML files (default: "
+                    "%(default)s; scenarios/heldout for the generated held-out suite)")
+    ev.add_argument("--policies", default=f"oracle,{DEFAULT_POLICY}",
+                    help="comma-separated: oracle (ground-truth upper bound, always lockstep), baseline, fusion "
+                    "(default: %(default)s)")
+    ev.add_argument("--mode", default="graph", choices=("graph", "lockstep"),
+                    help="graph: real nodes over DDS (one ROS domain per worker); lockstep: in-process, no ROS "
+                    "(default: %(default)s)")
+    ev.add_argument("--workers", type=int, default=2, help="scenarios run in parallel, one process (and in graph "
+                    "mode one ROS domain) each (default: %(default)s)")
+    ev.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: the shipped one)")
+    ev.add_argument("--out", default="runs/eval", help="directory all outputs go under (default: %(default)s)")
+    ev.add_argument("--domains", default="120-232", help="ROS domain ids graph runs may use, LOW-HIGH; an id "
+                    "another running evaluation holds is skipped (default: %(default)s)")
+    ev.add_argument("--video", default="none", choices=("none", "mp4", "gif"),
+                    help="keep each graph run's camera video (default: %(default)s)")
+    ev.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit of one graph run (s); a run "
+                    "stopped by it fails with timed_out: true (default: %(default)s)")
+    ev.set_defaults(func=cmd_eval)
+
+
+def _make_suite_parser(sub) -> None:
+    suite = sub.add_parser("make-suite", help="generate a held-out scenario suite (small/far, colour shift, "
+                           "camera, phrasing, compositional commands)",
+                           description="Write generated held-out scenarios (docs/scenarios.md) to --out: "
+                           "the same seed gives the same files.")
+    suite.add_argument("--out", default="scenarios/heldout", help="directory to write (default: %(default)s)")
+    suite.add_argument("--per-category", type=int, default=4, help="scenarios per category (default: %(default)s)")
+    suite.add_argument("--seed", type=int, default=17000, help="base seed (default: %(default)s)")
+    suite.add_argument("--categories", default="", help="comma-separated subset of the categories (default: all)")
+    suite.set_defaults(func=cmd_make_suite)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mm-robot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,17 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _bag_parsers(sub)
     _lifecycle_parser(sub)
-
-    ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side")
-    ev.add_argument("--suite", default="scenarios/public")
-    ev.add_argument("--policies", default=f"oracle,{DEFAULT_POLICY}",
-                    help="comma-separated: oracle (ground-truth upper bound), baseline, fusion")
-    ev.add_argument("--mode", default="graph", choices=("graph", "lockstep"),
-                    help="graph: real nodes over DDS (one ROS domain per worker); lockstep: in-process")
-    ev.add_argument("--workers", type=int, default=2)
-    ev.add_argument("--checkpoint", default="")
-    ev.add_argument("--out", default="runs/eval")
-    ev.set_defaults(func=cmd_eval)
+    _eval_parser(sub)
+    _make_suite_parser(sub)
 
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)

@@ -8,10 +8,11 @@ here touches limits or the e-stop (R8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from .language import is_stop, understand
+from .plan import Plan, Reference, plain_plan
 
 __all__ = ["Intent", "is_stop", "parse"]
 
@@ -20,12 +21,23 @@ __all__ = ["Intent", "is_stop", "parse"]
 class Intent:
     """``kind`` is "goto", "stop" or "unknown"; ``colour`` and ``shape`` are the world's (None
     when the text names none, or a colour the world does not have, such as "brown"); ``sound``:
-    the object is the one making a sound ("go to the beeping one")."""
+    the object is the one making a sound ("go to the beeping one"); ``plan``: the command's steps
+    and how each picks its object (core.plan), None for a command that goes nowhere."""
 
     kind: str
     colour: Optional[str] = None
     shape: Optional[str] = None
     sound: bool = False
+    plan: Optional[Plan] = field(default=None, compare=False)  # how, not what: equality is the reading
+
+    def step(self, index: int = 0) -> Reference:
+        """The reference of step ``index`` of the plan (the plain one when there is no plan)."""
+        plan = self.plan or plain_plan(self.colour, self.shape, self.sound, self.label)
+        return plan.steps[min(index, len(plan.steps) - 1)]
+
+    @property
+    def steps(self) -> int:
+        return len(self.plan.steps) if self.plan else 1
 
     @property
     def label(self) -> str:
@@ -44,4 +56,4 @@ def parse(text: str) -> Intent:
         return Intent("stop")
     if reading.kind != "goto":
         return Intent("unknown")
-    return Intent("goto", reading.colour, reading.shape, reading.sound)
+    return Intent("goto", reading.colour, reading.shape, reading.sound, reading.plan)

@@ -30,6 +30,7 @@ from typing import Optional
 from .lexicon import (MAX_COLOUR_WORDS, MAX_SHAPE_WORDS, PRONOUNS, colour_table, shape_entry, shape_table,
                       world_colour, world_shape)
 from .phrases import match_phrases
+from .plan import Description, Ordinal, Plan, Reference
 from .vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS,
                          SOUND_NOUNS, SOUND_WORDS, STOP_WORDS)
 
@@ -56,7 +57,8 @@ _MODIFIERS = (
     "tiny", "huge", "bright", "dark", "light", "pale", "deep", "coloured", "colored", "colour", "color",
     "shaped", "round", "square", "tall", "short", "near", "nearest", "closest", "far", "farthest",
     "furthest", "leftmost", "rightmost", "first", "second", "third", "last", "other", "same", "shiny",
-    "plain", "solid", "whole", "only", "single", "lone", "middle", "centre", "center",
+    "plain", "solid", "whole", "only", "single", "lone", "middle", "centre", "center", "tallest",
+    "tiniest", "fourth", "fifth", "leftmost", "rightmost",
 )
 _POLITE = ("please", "pls", "kindly", "robot", "hey", "hi", "hello", "ok", "okay", "alright", "now",
            "thanks", "thank", "cheers", "quick", "quickly", "slowly", "carefully", "gently", "right",
@@ -76,12 +78,14 @@ _FUNCTION_WORDS = (
     "have", "has", "had", "having", "able", "try", "see", "view", "sight", "visible", "somewhere",
     "room", "area", "place", "directly", "exactly", "fast", "slow", "now", "soon", "time", "when",
     "whenever", "possible", "can't", "cannot", "yes", "yeah", "sure", "well", "oh", "um", "uh",
-    "hmm", "done", "ready",
+    "hmm", "done", "ready", "after", "afterwards", "followed", "finally", "apart", "than", "except",
 )
 # A negation within two words before a motion word makes a request to stay ("do not go there").
 _NEGATIONS = frozenset({"don't", "dont", "not", "never", "mustn't", "shouldn't", "can't", "cannot", "no"})
-# Words of forms the language does not handle yet: the text is reported, not guessed.
+# Words of forms the language does not handle yet: the text is reported, not guessed. Exclusion
+# ("anything but the red one") is understood when it reads as one (``read_plan``).
 _UNSUPPORTED = ("not", "no", "but", "except", "without", "unless", "instead")
+_EXCLUSION_WORDS = frozenset({"not", "but", "except"})
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)?")
@@ -109,6 +113,8 @@ class Understanding:
     the words that named them in ``colour_phrase``/``shape_phrase``. ``sound_phrase``: the first
     sound word when the object is picked by the sound it makes ("beeping"), else None. ``text``:
     the text as read, typos corrected. ``confidence`` in [0, 1]; ``reason`` says why, in words.
+    ``plan``: for a go command, its steps (:func:`read_plan`); ``colour``/``shape`` are its first
+    step's head.
     """
 
     kind: str
@@ -121,6 +127,7 @@ class Understanding:
     shape_phrase: Optional[str] = None
     corrections: dict[str, str] = field(default_factory=dict)
     sound_phrase: Optional[str] = None
+    plan: Optional[Plan] = None
 
     @property
     def understood(self) -> bool:
@@ -283,16 +290,24 @@ def _read_goto(text: str, words: list[str], corrections: dict[str, str]) -> Unde
                  shape=world_shape(shapes[0][1]) if shapes else None,
                  colour_phrase=colour_phrase, shape_phrase=shape_phrase, corrections=corrections,
                  sound_phrase=sound_phrase)
-    if colour_phrase is None and shape_phrase is None and sound_phrase is None:
+    plan, problem = read_plan(read)
+    picks = plan is not None and any(s.ordinal is not None or s.exclude is not None for s in plan.steps)
+    if colour_phrase is None and shape_phrase is None and sound_phrase is None and not picks:
         return Understanding("not_understood", 0.0, "names no object (no colour, shape or sound word)",
                              **found)
     if fraction < MIN_KNOWN_FRACTION:
         return Understanding("not_understood", confidence,
                              f"too many unknown words: {', '.join(unknown[:5])}", **found)
-    unsupported = [w for w in words if w in _UNSUPPORTED]
+    unsupported = [w for w in words if w in _UNSUPPORTED
+                   and not (w in _EXCLUSION_WORDS and plan is not None
+                            and any(step.exclude is not None for step in plan.steps))]
     if unsupported:
         return Understanding("not_understood", confidence,
-                             f"'{unsupported[0]}' (exclusion) is not understood yet", **found)
+                             f"'{unsupported[0]}' is not understood here", **found)
+    if plan is None:
+        return Understanding("not_understood", confidence, problem, **found)
+    head = plan.steps[0].head
+    found.update(plan=plan, colour=head.colour if head.colour in COLOURS else None, shape=head.shape)
     phrase_words = set(" ".join(p for p in (colour_phrase, shape_phrase) if p).split())
     phrase_words |= {w for w in words if w in SOUND_REFERENTS}
     asks_to_move = any(w in MOTION_WORDS for w in words)
@@ -308,3 +323,93 @@ def _read_goto(text: str, words: list[str], corrections: dict[str, str]) -> Unde
     if not (asks_to_move or noun_phrase):
         return Understanding("not_understood", confidence * 0.5, "does not ask to go anywhere", **found)
     return Understanding("goto", confidence, "names an object and asks to go there", **found)
+
+
+# -- compositional commands: a plan of steps, each a reference to one object --------------------
+_SEQUENCE = re.compile(r"\s*\b(?:and then|and after that|after that|and afterwards|afterwards|then|"
+                       r"and finally|finally|followed by)\b\s*")
+_EXCLUSION = re.compile(r"\b(?:but not|but|except for|except|other than|apart from|that is not|"
+                        r"that isn't|which is not|not)\b")
+_RELATION_PHRASES = (
+    (r"in front of", "in_front_of"), (r"behind", "behind"), (r"(?:to the |on the )?left (?:side )?of", "left_of"),
+    (r"(?:to the |on the )?right (?:side )?of", "right_of"), (r"next to|beside|close to|near to|near|by",
+                                                             "next_to"),
+)
+_RELATION = [(re.compile(rf"\b(?:{pattern})\b"), name) for pattern, name in _RELATION_PHRASES]
+_SUPERLATIVES = {"leftmost": "left", "rightmost": "right", "nearest": "near", "closest": "near",
+                 "farthest": "far", "furthest": "far", "biggest": "big", "largest": "big", "tallest": "big",
+                 "smallest": "small", "tiniest": "small"}
+_ORDINAL_WORDS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "1st": 0, "2nd": 1, "3rd": 2,
+                  "4th": 3, "5th": 4}
+_ORD = "|".join(_ORDINAL_WORDS)
+_SUP = "|".join(_SUPERLATIVES)
+_FROM_SIDE = re.compile(rf"\b({_ORD})\b(?: [a-z]+){{0,3}}? from the (left|right)\b")
+_NTH_SUPERLATIVE = re.compile(rf"\b({_ORD}) ({_SUP})\b")
+_SUPERLATIVE = re.compile(rf"\b({_SUP})\b")
+_ON_SIDE = re.compile(r"\bon the (left|right)\b")
+
+
+def describe(text: str) -> Description:
+    """The object a phrase describes: its world colour and shape and whether it is picked by its
+    sound. A colour the world does not have ("brown") stays as said, so it matches nothing."""
+    words = words_of(text)
+    read = " ".join(words)
+    colours = match_phrases(read, _colour_lookup, MAX_COLOUR_WORDS)
+    shapes = match_phrases(read, _shape_lookup, MAX_SHAPE_WORDS, PRONOUNS)
+    shape_phrase = shapes[0][0] if shapes else None
+    colours = [c for c in colours if c[0] != shape_phrase]
+    colour_phrase = colours[0][0] if colours else None
+    colour = (world_colour(colour_phrase) or colour_phrase) if colour_phrase else None
+    sound = next((w for w in words if w in SOUND_REFERENTS), None)
+    label = " ".join(p for p in (sound, colour_phrase, shape_phrase) if p)
+    return Description(colour, world_shape(shapes[0][1]) if shapes else None, sound is not None, label)
+
+
+def _ordinal(text: str) -> Optional[Ordinal]:
+    for pattern, key_group in ((_FROM_SIDE, 2), (_NTH_SUPERLATIVE, 2)):
+        found = pattern.search(text)
+        if found:
+            key = found.group(key_group)
+            return Ordinal(_SUPERLATIVES.get(key, key), _ORDINAL_WORDS[found.group(1)])
+    found = _SUPERLATIVE.search(text) or _ON_SIDE.search(text)
+    if found:
+        return Ordinal(_SUPERLATIVES.get(found.group(1), found.group(1)), 0)
+    return None
+
+
+def _reference(text: str) -> Optional[Reference]:
+    """One step's words as a reference, or None when they name no object."""
+    exclusion = _EXCLUSION.search(text)
+    if exclusion:
+        head, excluded = describe(text[:exclusion.start()]), describe(text[exclusion.end():])
+        if excluded.names_anything:
+            return Reference(head, text.strip(), exclude=excluded)
+    for pattern, relation in _RELATION:
+        found = pattern.search(text)
+        if found:
+            head, anchor = describe(text[:found.start()]), describe(text[found.end():])
+            names_head = head.names_anything or any(w in _OBJECT_NOUNS for w in words_of(text[:found.start()]))
+            if names_head and anchor.names_anything:
+                return Reference(head, text.strip(), relation=relation, anchor=anchor)
+    head = describe(text)
+    ordinal = _ordinal(text)
+    if not head.names_anything and ordinal is None:
+        return None
+    return Reference(head, text.strip(), ordinal=ordinal)
+
+
+def read_plan(text: str) -> tuple[Optional[Plan], str]:
+    """(the plan of a go command's text, "") or (None, why not): "go to A and then B" has two
+    steps; every step must name an object."""
+    segments = [s for s in _SEQUENCE.split(" ".join(words_of(text))) if s.strip()]
+    steps = []
+    for i, segment in enumerate(segments):
+        reference = _reference(segment)
+        if reference is None:
+            if i and not any(w not in NOUN_PHRASE_WORDS for w in words_of(segment)):
+                continue  # a trailing "then please": no step
+            return None, f"step {i + 1} ({segment!r}) names no object"
+        steps.append(reference)
+    if not steps:
+        return None, "names no object"
+    return Plan(tuple(steps)), ""

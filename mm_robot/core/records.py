@@ -12,17 +12,26 @@ from typing import Optional
 
 import numpy as np
 
+from .camera_model import CameraModel, camera_for
+
 GROUNDING_SCHEMA = "mm_robot/grounding/1"
 DECISION_SCHEMA = "mm_robot/decision/1"
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One camera image. ``image``: (H, W, 3) uint8 RGB."""
+    """One camera image. ``image``: (H, W, 3) uint8 RGB; ``camera``: the intrinsics it was taken
+    with (from ``camera_info``), None when unknown."""
 
     image: np.ndarray
     stamp: float
     frame_id: str = "camera"
+    camera: Optional[CameraModel] = None
+
+    @property
+    def lens(self) -> CameraModel:
+        """The intrinsics for this image's size: its own, or the default lens when unknown."""
+        return camera_for(self.width, self.height, self.camera)
 
     @property
     def width(self) -> int:
@@ -50,11 +59,14 @@ class AudioChunk:
 
 @dataclass(frozen=True)
 class Command:
-    """A natural-language command, typed or transcribed."""
+    """A natural-language command, typed or transcribed. ``goal``: in simulation only, the
+    objects the scenario means by it, one tuple of acceptable object names per step (``()``: no
+    object in the scene fits); the oracle expert reads it, no other policy may."""
 
     text: str
     stamp: float
     source: str = "text"
+    goal: Optional[tuple[tuple[str, ...], ...]] = None
 
 
 class Action(str, enum.Enum):
@@ -133,9 +145,12 @@ class Decision:
     latency_ms: float = 0.0
     stamp: float = 0.0
     policy: str = ""
+    plan: Optional[dict] = None  # the command's resolved plan (core.plan.Plan.to_json): steps, active
 
     def to_json(self) -> dict:
         data = asdict(self)
+        if self.plan is None:
+            del data["plan"]
         data["action"] = self.action.value
         data["schema"] = DECISION_SCHEMA
         for key in ("confidence", "linear", "angular", "latency_ms"):

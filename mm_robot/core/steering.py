@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from .camera_model import DEFAULT_HFOV, CameraModel
 from .config import setting
 from .records import Action, Candidate
 
@@ -28,20 +29,29 @@ class SteeringConfig:
 
 
 def bearing_of(x_pixel: float, width: int, hfov: float) -> float:
-    """Bearing of an image column in radians, positive to the left (REP 103)."""
+    """Bearing of an image column in radians, positive to the left (REP 103), for a centred
+    pinhole of horizontal field of view ``hfov``; policies use the frame's own intrinsics
+    (:class:`~mm_robot.core.camera_model.CameraModel`)."""
     focal = (width / 2.0) / math.tan(hfov / 2.0)
     return math.atan2((width / 2.0) - x_pixel, focal)
 
 
 def steer(target: Optional[Candidate], image_height: int, cfg: SteeringConfig,
-          searching: bool = True) -> tuple[Action, float, float, str]:
-    """Return (action, linear, angular, reason) for a target, or for none in view."""
+          searching: bool = True, lens: Optional[CameraModel] = None) -> tuple[Action, float, float, str]:
+    """Return (action, linear, angular, reason) for a target, or for none in view.
+
+    ``arrive_height_fraction`` is tuned for the default 60° lens; with the camera's intrinsics
+    (``lens``) it is scaled by their vertical focal length, so "arrived" means the same angular
+    size, hence the same distance, through a wide or a narrow lens."""
     if target is None:
         if searching:
             return Action.SEARCH, 0.0, cfg.search_turn, "target not in view: turning to search"
         return Action.NOT_FOUND, 0.0, 0.0, "target not in view"
     box_height = target.box[3] - target.box[1]
-    if box_height >= cfg.arrive_height_fraction * image_height:
+    scale = 1.0
+    if lens is not None:
+        scale = lens.fy / CameraModel.from_hfov(lens.width, lens.height, DEFAULT_HFOV).fy
+    if box_height >= cfg.arrive_height_fraction * image_height * scale:
         return Action.ARRIVED, 0.0, 0.0, f"{target.label} fills {box_height / image_height:.0%} of the view"
     angular = max(-cfg.max_turn, min(cfg.max_turn, cfg.turn_gain * target.bearing))
     if abs(target.bearing) > cfg.centre_tolerance:

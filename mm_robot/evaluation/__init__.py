@@ -5,10 +5,14 @@ policy in-process on the simulator; ``graph`` runs one scenario through the real
 ``report`` summarises, writes Markdown and plots.
 
 Each scenario runs in a worker process; graph runs get a ROS domain per worker (localhost
-only). The oracle needs ground truth, so it always runs in lockstep without ROS; other
+only) that no other evaluation on the machine holds (``domains.DomainClaim``). Every run keeps its
+decisions and groundings as JSON lines beside its result.json, which counts the decisions by
+action. The oracle needs ground truth, so it always runs in lockstep without ROS; other
 policies run either through the real node graph ("graph": what a robot would run) or
 in-process ("lockstep": faster, without the fusion node's freshness and confidence gates).
-Writes eval.json, report.md and success_by_category.png.
+Writes, under the directory the caller names: eval.json, report.md, success_by_category.png, and
+per policy and scenario a directory with result.json, decisions.jsonl and groundings.jsonl (graph
+runs also the node log, and the camera video when asked).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ from typing import Optional
 
 from tqdm import tqdm
 
+from .domains import DEFAULT_RANGE, DomainClaim
 from .report import markdown, plot, summarise
 
 _worker_domain: Optional[int] = None
@@ -37,12 +43,13 @@ class Job:
     out_dir: str
     checkpoint: str = ""
     video: str = "none"
+    timeout: float = 600.0
 
 
-def _init_worker(counter, base: int) -> None:
+def _init_worker(counter, domains: list[int]) -> None:
     global _worker_domain
     with counter.get_lock():
-        _worker_domain = base + counter.value
+        _worker_domain = domains[counter.value % len(domains)] if domains else None
         counter.value += 1
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -54,22 +61,54 @@ def _run(job: Job) -> dict:
         from ..bringup.graph import GraphOptions
         options = GraphOptions(policy=job.policy, checkpoint=job.checkpoint)
         result = run_scenario(job.scenario, Path(job.out_dir) / job.policy, options, domain_id=_worker_domain,
-                              video=job.video, quiet=True)
+                              video=job.video, timeout=job.timeout, quiet=True)
     else:
-        from ..policies import policy_factory
-        from ..sim.episode import run_episode
-        from ..sim.scenario import load_scenario
-        options = {"checkpoint": job.checkpoint} if job.policy == "fusion" and job.checkpoint else {}
-        episode, _ = run_episode(load_scenario(job.scenario), policy_factory(job.policy, **options))
-        result = episode.to_json()
+        result = _run_lockstep(job)
     result["category"] = job.category
     result["policy"] = job.policy
     return result
 
 
+def _run_lockstep(job: Job) -> dict:
+    """One scenario in-process; its decisions and groundings are kept as JSON lines and counted,
+    as a graph run's are (sim/session.py)."""
+    from ..policies import policy_factory
+    from ..sim.episode import run_episode
+    from ..sim.scenario import load_scenario
+    from ..sim.session import DecisionLog
+    scenario = load_scenario(job.scenario)
+    run_dir = Path(job.out_dir) / job.policy / scenario.name
+    log, counts = DecisionLog(run_dir), {}
+
+    def keep(tick) -> None:
+        decision = tick.output.decision
+        counts[decision.action.value] = counts.get(decision.action.value, 0) + 1
+        log.write("decision", decision.to_json(), tick.truth.time, tick.truth.time)
+        if tick.output.grounding is not None:
+            log.write("grounding", tick.output.grounding.to_json(), tick.truth.time, tick.truth.time)
+
+    options = {"checkpoint": job.checkpoint} if job.policy == "fusion" and job.checkpoint else {}
+    started = time.monotonic()
+    try:
+        episode, _ = run_episode(scenario, policy_factory(job.policy, **options), on_tick=keep)
+    finally:
+        log.close()
+    result = episode.to_json()
+    result.update(mode="lockstep", decisions=dict(sorted(counts.items())), timed_out=False,
+                  outputs=dict(log.paths), wall_s=round(time.monotonic() - started, 1))
+    (run_dir / "result.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
 def evaluate(suite: str | Path, policies: list[str], out_dir: str | Path, mode: str = "graph",
-             workers: int = 2, checkpoint: str = "", domain_base: int = 120) -> dict:
-    """Run every policy over every scenario; return (and write) the summary."""
+             workers: int = 2, checkpoint: str = "", domains: tuple[int, int] = DEFAULT_RANGE,
+             video: str = "none", timeout: float = 600.0) -> dict:
+    """Run every policy over every scenario; return (and write under ``out_dir``) the summary.
+
+    Graph runs use ROS domains of ``domains`` (low, high) that no other evaluation on this machine
+    holds (:class:`DomainClaim`); ``video``: the camera video of each graph run ("none", "mp4",
+    "gif"); ``timeout``: the wall-clock limit of one graph run (s), after which it counts as a
+    failure that says so."""
     from ..policies import needs_world
     from ..sim.scenario import load_scenario
     paths = sorted(Path(suite).glob("*.yaml"))
@@ -77,19 +116,26 @@ def evaluate(suite: str | Path, policies: list[str], out_dir: str | Path, mode: 
         raise FileNotFoundError(f"no scenario files (*.yaml) in {suite}")
     out_dir = Path(out_dir)
     jobs = [Job(str(p), load_scenario(p).category or "other", policy,
-                "lockstep" if needs_world(policy) else mode, str(out_dir), checkpoint)
+                "lockstep" if needs_world(policy) else mode, str(out_dir), checkpoint, video, timeout)
             for policy in policies for p in paths]
+    claim = DomainClaim(workers, *domains) if any(j.mode == "graph" for j in jobs) else None
+    used = claim.domains if claim else []
     results: list[dict] = []
     context = multiprocessing.get_context("spawn")  # no forked GL or DDS state
     counter = context.Value("i", 0)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(counter, domain_base)) as pool:
-        futures = [pool.submit(_run, job) for job in jobs]
-        with tqdm(total=len(jobs), desc="scenarios", unit="run") as bar:
-            for future in as_completed(futures):
-                results.append(future.result())
-                bar.update()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(counter, used)) as pool:
+            futures = [pool.submit(_run, job) for job in jobs]
+            with tqdm(total=len(jobs), desc="scenarios", unit="run") as bar:
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    bar.update()
+    finally:
+        if claim is not None:
+            claim.release()
     summary = summarise(results, policies, mode)
+    summary["domains"] = used
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "report.md").write_text(markdown(summary))

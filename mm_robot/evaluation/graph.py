@@ -23,7 +23,8 @@ def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOption
     """Run ``scenario`` with the graph of ``options``; return its result dict.
 
     A run that crashes or times out is returned as a failure with the reason, never raised:
-    an evaluation must count it.
+    an evaluation must count it. A run stopped by the wall-clock ``timeout`` says so
+    (``timed_out``: true, and the first reason), keeping what sim_node wrote when it was stopped.
     """
     scenario, out_dir = Path(scenario), Path(out_dir)
     options = simulation_options(options)
@@ -43,27 +44,40 @@ def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOption
         supervisor.start()
         sim = next(r.process for r in supervisor.running if r.spec.executable == "sim_node")
         try:
-            code = _wait_for_sim(supervisor, sim, timeout)
+            code, ended_by = _wait_for_sim(supervisor, sim, timeout)
         finally:
-            supervisor.stop()
+            supervisor.stop()  # sim_node writes what it has (result, logs) when stopped early
     result_path = out_dir / name / "result.json"
-    if code == 0 and result_path.exists():
-        result = json.loads(result_path.read_text())
+    partial = json.loads(result_path.read_text()) if result_path.exists() else None
+    if code == 0 and partial is not None:
+        result = partial
     else:
         where = f"; see {log_path}" if quiet else ""
-        result = {"scenario": name, "success": False, "reasons": [f"graph run failed (sim_node exit {code}){where}"]}
+        if ended_by == "timeout":
+            why = f"wall-clock limit of {timeout:g} s reached: the graph was stopped"
+        elif ended_by is not None:
+            why = f"{ended_by} exited before sim_node"
+        else:
+            why = f"graph run failed (sim_node exit {code})"
+        result = dict(partial or {"scenario": name})
+        result["success"] = False
+        result["reasons"] = [why + where] + list(result.get("reasons", []))
+    result["timed_out"] = ended_by == "timeout"
     result["wall_s"] = round(time.monotonic() - started, 1)
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=2))  # the run's own file says how it ended too
     return result
 
 
-def _wait_for_sim(supervisor: Supervisor, sim: subprocess.Popen, timeout: float) -> Optional[int]:
-    """sim_node's exit code; None on timeout or when another node died first."""
+def _wait_for_sim(supervisor: Supervisor, sim: subprocess.Popen, timeout: float) -> tuple[Optional[int], Optional[str]]:
+    """(sim_node's exit code, None) once it exits; (None, "timeout") when ``timeout`` wall seconds
+    passed first; (None, the node's name) when another node died first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sim.poll() is not None:
-            return sim.returncode
+            return sim.returncode, None
         dead = supervisor.poll()
         if dead is not None and dead.process is not sim:
-            return None
+            return None, dead.spec.name
         time.sleep(0.2)
-    return None
+    return None, "timeout"

@@ -17,9 +17,20 @@ def summarise(results: list[dict], policies: list[str], mode: str) -> dict:
             "success_rate": sum(r["success"] for r in mine) / max(1, len(mine)),
             "by_category": {k: sum(v) / len(v) for k, v in sorted(categories.items())},
             "collisions": sum(int(r.get("collisions", 0)) for r in mine),
+            "timed_out": sum(bool(r.get("timed_out")) for r in mine),
+            "decisions": _total_decisions(mine),
             "results": mine,
         }
     return summary
+
+
+def _total_decisions(results: list[dict]) -> dict[str, int]:
+    """Decisions by action over all runs (each result.json's ``decisions``)."""
+    total: dict[str, int] = {}
+    for r in results:
+        for action, count in (r.get("decisions") or {}).items():
+            total[action] = total.get(action, 0) + int(count)
+    return dict(sorted(total.items()))
 
 
 def markdown(summary: dict) -> str:
@@ -39,6 +50,8 @@ def markdown(summary: dict) -> str:
         f"**{summary['policies'][p]['success_rate']:.0%}** (n={summary['policies'][p]['scenarios']})"
         for p in policies) + " |")
     lines.append("| collisions | " + " | ".join(str(summary["policies"][p]["collisions"]) for p in policies) + " |")
+    lines.append("| stopped at the wall-clock limit | " + " | ".join(
+        str(summary["policies"][p].get("timed_out", 0)) for p in policies) + " |")
     lines += ["", "Failures:", ""]
     for policy in policies:
         for r in summary["policies"][policy]["results"]:

@@ -21,7 +21,7 @@ from rclpy.duration import Duration
 from rclpy.guard_condition import GuardCondition
 from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
 from rclpy.timer import Timer
-from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
@@ -38,6 +38,7 @@ from ..ros.conversions import (
     Detection2DArray,
     audio_to_chunk,
     box_to_roi,
+    camera_info_to_model,
     compressed_to_frame,
     frame_to_image,
     grounding_to_detections,
@@ -114,7 +115,8 @@ class FusionNode(LifecycleNode):
         inputs = ReentrantCallbackGroup()
         subscriptions = [(CompressedImage, "camera/image_raw/compressed", self._on_compressed, qos.SENSOR)
                          if self.config.image_transport == "compressed"
-                         else (Image, "camera/image_raw", self._on_image, qos.SENSOR)]
+                         else (Image, "camera/image_raw", self._on_image, qos.SENSOR),
+                         (CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR)]
         if self.config.use_audio:
             subscriptions += [(Image, "audio/raw", self._on_audio, qos.SENSOR),
                               (String, "audio/info", self._on_audio_info, qos.LATCHED)]
@@ -215,6 +217,10 @@ class FusionNode(LifecycleNode):
     def _on_image(self, msg: Image) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(image_to_frame(m, self.limits), now), msg)
         self._poke()
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        """Bearings come from the camera's own intrinsics (K, image size), not an assumed lens."""
+        self._guard("camera_info", lambda m, now: self.runner.on_camera_info(camera_info_to_model(m)), msg)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(compressed_to_frame(m, self.limits), now),

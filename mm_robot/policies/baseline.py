@@ -8,6 +8,7 @@ without torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ import cv2
 import numpy as np
 
 from ..core.commands import Intent, parse
+from ..core.plan import Description, Reference, Thing, resolve
 from ..core.config import setting
 from ..core.records import (Action, Candidate, Decision, Grounding, Observation, PolicyOutput)
-from ..core.steering import SteeringConfig, bearing_of, steer
+from ..core.camera_model import camera_for
+from ..core.steering import SteeringConfig, steer
 from ..core.vocabulary import COLOURS
 
 # (fill ratio of the bounding box, height / width) for each shape seen side-on.
@@ -27,6 +30,7 @@ SHAPE_PROTOTYPES: dict[str, tuple[float, float]] = {
     "ball": (0.785, 1.0), "box": (0.97, 1.0), "cylinder": (0.93, 1.4),
     "cone": (0.5, 1.0), "capsule": (0.86, 2.0),
 }
+NOMINAL_HEIGHT = 0.3  # m: the height assumed for a blob when its distance is estimated from its size
 _CHROMATIC = {name: rgb for name, rgb in COLOURS.items() if name not in ("white", "black")}
 
 
@@ -42,7 +46,8 @@ _HUES = {name: _hue(rgb) for name, rgb in _CHROMATIC.items()}
 class BaselineConfig:
     min_area: int = setting(40, "Smallest blob considered an object (pixels).", low=1, high=100000)
     min_saturation: int = setting(90, "Saturation (0-255) above which a pixel has a hue.", low=0, high=255)
-    hfov_deg: float = setting(60.0, "Camera horizontal field of view (degrees).", low=10.0, high=170.0)
+    hfov_deg: float = setting(60.0, "Horizontal field of view (degrees) assumed only for frames that come "
+                              "without camera_info; otherwise bearings use its K.", low=10.0, high=170.0)
     search_timeout: float = setting(14.0, "Seconds of searching before reporting not found.", low=1.0,
                                     high=300.0)
 
@@ -59,11 +64,15 @@ class ColourShapeBaseline:
         self._command_text: Optional[str] = None
         self._intent: Intent = Intent("unknown")
         self._search_started: Optional[float] = None
+        self._step = 0  # the active step of a sequence
+        self._locked: Optional[tuple[str, str, float]] = None  # (colour, shape, bearing) of the pick
 
     def reset(self) -> None:
         self._command_text = None
         self._intent = Intent("unknown")
         self._search_started = None
+        self._step = 0
+        self._locked = None
 
     def detect(self, image: np.ndarray) -> list[tuple[str, str, tuple[int, int, int, int], float]]:
         """All coloured blobs: (colour, shape, box, shape_score). ``image``: (H, W, 3) RGB."""
@@ -99,6 +108,7 @@ class ColourShapeBaseline:
             return PolicyOutput(None, self._finish(decision, frame.stamp, started))
         if command.text != self._command_text:
             self._command_text, self._intent, self._search_started = command.text, parse(command.text), None
+            self._step, self._locked = 0, None
         intent = self._intent
         if intent.kind == "stop":
             return PolicyOutput(None, self._finish(
@@ -107,13 +117,7 @@ class ColourShapeBaseline:
             return PolicyOutput(None, self._finish(
                 Decision(Action.IDLE, 1.0, f"command not understood: {command.text!r}", policy=self.name),
                 frame.stamp, started))
-        hfov = math.radians(self.config.hfov_deg)
-        candidates = []
-        for colour, shape, box, shape_score in self.detect(frame.image):
-            match = _match(intent, colour, shape, shape_score)
-            bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, hfov)
-            candidates.append(Candidate(f"{colour} {shape}", match, box, bearing))
-        candidates.sort(key=lambda c: (-c.score, -(c.box[3] - c.box[1])))
+        candidates = self._candidates(frame, intent.step(self._step))
         target = candidates[0] if candidates and candidates[0].score >= 0.5 else None
         grounding = Grounding(command.text, target, tuple(candidates), frame.stamp, frame.frame_id,
                               (frame.width, frame.height), 1.0 if target else 0.0)
@@ -123,16 +127,51 @@ class ColourShapeBaseline:
             searching = observation.now - self._search_started < self.config.search_timeout
         else:
             self._search_started = None
-        action, linear, angular, reason = steer(target, frame.height, self.steering, searching)
+        lens = camera_for(frame.width, frame.height, frame.camera, math.radians(self.config.hfov_deg))
+        action, linear, angular, reason = steer(target, frame.height, self.steering, searching, lens)
+        plan = intent.plan.to_json(self._step) if intent.plan else None
+        if action == Action.ARRIVED and self._step + 1 < intent.steps:
+            self._step, self._locked = self._step + 1, None  # a sequence: the next step starts with a search
+            reason += f"; step {self._step} of {intent.steps} done"
         confidence = target.score if target else (0.6 if searching else 0.8)
-        decision = Decision(action, confidence, reason, linear, angular, policy=self.name)
+        decision = Decision(action, confidence, reason, linear, angular, policy=self.name, plan=plan)
         return PolicyOutput(grounding, self._finish(decision, frame.stamp, started))
+
+    def _candidates(self, frame, reference: Reference) -> list[Candidate]:
+        """Every blob as a candidate, best first. A plain reference scores each blob on its own
+        (shape evidence is soft: the heuristics misread shapes); a relation, an ordinal or an
+        exclusion picks among the blobs with the resolver (core.plan), which then scores 1."""
+        lens = camera_for(frame.width, frame.height, frame.camera, math.radians(self.config.hfov_deg))
+        blobs = self.detect(frame.image)
+        if reference.form == "plain":
+            candidates = []
+            for colour, shape, box, shape_score in blobs:
+                match = _match(reference.head, colour, shape, shape_score)
+                candidates.append(Candidate(f"{colour} {shape}", match, box, lens.bearing((box[0] + box[2]) / 2.0)))
+            return sorted(candidates, key=lambda c: (-c.score, -(c.box[3] - c.box[1])))
+        things = [Thing(str(i), colour, shape, lens.bearing((box[0] + box[2]) / 2.0),
+                        lens.fy * NOMINAL_HEIGHT / max(1, box[3] - box[1]), float(box[3] - box[1]))
+                  for i, (colour, shape, box, _) in enumerate(blobs)]
+        ranks = {t.key: rank for rank, t in enumerate(resolve(reference, things))}
+        if self._locked is not None:  # keep the object first picked (the words may not single it out up close)
+            same = [t for t in things if (t.colour, t.shape) == self._locked[:2]]
+            if same:
+                kept = min(same, key=lambda t: abs(t.bearing - self._locked[2]))
+                ranks = {kept.key: -1, **{k: r for k, r in ranks.items() if k != kept.key}}
+        if ranks:
+            best = next(t for t in things if t.key == min(ranks, key=ranks.get))
+            self._locked = (best.colour, best.shape, best.bearing)
+        ranked = []
+        for i, (colour, shape, box, _) in enumerate(blobs):
+            rank = ranks.get(str(i))
+            candidate = Candidate(f"{colour} {shape}", 0.0 if rank is None else 1.0, box, things[i].bearing)
+            ranked.append((len(blobs) if rank is None else rank, candidate))
+        return [c for _, c in sorted(ranked, key=lambda pair: pair[0])]
 
     @staticmethod
     def _finish(decision: Decision, stamp: float, started: float) -> Decision:
         latency = (time.perf_counter() - started) * 1000.0
-        return Decision(decision.action, decision.confidence, decision.reason, decision.linear,
-                        decision.angular, latency, stamp, decision.policy)
+        return dataclasses.replace(decision, latency_ms=latency, stamp=stamp)
 
 
 def _classify_shape(fill: float, aspect: float) -> tuple[str, float]:
@@ -145,12 +184,12 @@ def _classify_shape(fill: float, aspect: float) -> tuple[str, float]:
     return best, math.exp(-0.5 * best_distance ** 2 / 4.0)
 
 
-def _match(intent: Intent, colour: str, shape: str, shape_score: float) -> float:
-    """How well a blob matches the intent: colour must match when given; shape adds evidence."""
-    if intent.colour is not None and intent.colour != colour:
+def _match(head: Description, colour: str, shape: str, shape_score: float) -> float:
+    """How well a blob matches a description: colour must match when given; shape adds evidence."""
+    if head.colour is not None and head.colour != colour:
         return 0.0
-    if intent.shape is None:
+    if head.shape is None:
         return 0.9
-    if intent.shape == shape:
+    if head.shape == shape:
         return 0.6 + 0.4 * shape_score
-    return 0.2 if intent.colour is not None else 0.0
+    return 0.2 if head.colour is not None else 0.0

@@ -21,7 +21,8 @@ import torch
 from ..core.commands import is_stop, parse
 from ..core.lru import LRUCache
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
-from ..core.steering import SteeringConfig, bearing_of, steer
+from ..core.camera_model import camera_for
+from ..core.steering import SteeringConfig, steer
 from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel
 from ..model.processing import prepare_audio, prepare_frame, resize_image
@@ -37,9 +38,15 @@ def _pixel_box(box: tuple[float, float, float, float], width: int, height: int) 
     return px[0], px[1], max(px[2], px[0]), max(px[3], px[1])
 
 
-def _read_command(text: str) -> tuple[bool, str]:
-    """(has a stop word, the phrase a grounding names) of a command; cached per command string."""
-    return is_stop(text), parse(text).label or text
+def _read_command(text: str) -> tuple[bool, str, Optional[dict], tuple[str, ...]]:
+    """(has a stop word, the phrase a grounding names, the plan the words read as, the texts of a
+    sequence's steps, empty for one step) of a command; cached per command string. The model
+    grounds a step's whole sentence at once, so its plan is reported as read (``grounded_by``:
+    "model"), not resolved object by object; a sequence is fed to it one step at a time."""
+    intent = parse(text)
+    plan = dict(intent.plan.to_json(0), grounded_by="model") if intent.plan is not None else None
+    steps = tuple(s.text for s in intent.plan.steps) if intent.plan is not None and intent.plan.is_sequence else ()
+    return is_stop(text), intent.label or text, plan, steps
 
 
 class _PolicyBase:
@@ -49,7 +56,8 @@ class _PolicyBase:
         self.name = name
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
-        self._readings: LRUCache[str, tuple[bool, str]] = LRUCache(COMMAND_CACHE_SIZE, _read_command)
+        self._readings: LRUCache[str, tuple[bool, str, Optional[dict], tuple[str, ...]]] = LRUCache(
+            COMMAND_CACHE_SIZE, _read_command)
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
@@ -68,7 +76,8 @@ class _PolicyBase:
         text = observation.command.text
         phrase = self._readings(text)[1]
         box = _pixel_box(box_norm, frame.width, frame.height)
-        bearing = bearing_of((box[0] + box[2]) / 2.0, frame.width, self.hfov)
+        lens = camera_for(frame.width, frame.height, frame.camera, self.hfov)  # camera_info's K if known
+        bearing = lens.bearing((box[0] + box[2]) / 2.0)
         candidate = Candidate(phrase, float(presence), box, bearing)
         target = candidate if presence >= self.presence_threshold else None
         return Grounding(phrase=phrase, target=target, candidates=(candidate,), stamp=frame.stamp,
@@ -134,7 +143,11 @@ class FusionPolicy(_PolicyBase):
         if cfg.use_audio and observation.audio is not None:
             audio = prepare_audio(observation.audio.samples, observation.audio.rate, cfg.audio_sample_rate,
                                   cfg.audio_max_seconds).to(self.device)
-        out = self.serving.predict(image[None], [observation.command.text], audio)
+        command = observation.command
+        if (command.text, command.stamp) != self._sequence_key:
+            self._sequence_key, self._step = (command.text, command.stamp), 0
+        steps = self._readings(command.text)[3]
+        out = self.serving.predict(image[None], [steps[self._step] if steps else command.text], audio)
         presence = float(out.presence[0])
         grounding = self._grounding(observation, out.box[0].tolist(), presence)
         logits = out.action_logits[0].astype(np.float64)
@@ -145,10 +158,16 @@ class FusionPolicy(_PolicyBase):
         linear, angular = (float(v) for v in out.velocity[0])
         if not action.moves:
             linear = angular = 0.0
+        elif grounding.target is not None:
+            angular *= self._lens_gain(observation.frame, grounding.target)
         where = (f"at {np.degrees(grounding.target.bearing):+.0f} deg" if grounding.target
                  else "not in view")
         reason = f"{grounding.phrase} {where} (presence {presence:.2f})"
-        command = observation.command
+        plan = self._plan(command.text)  # the step this decision is about
+        if action == Action.ARRIVED and self._step + 1 < len(steps):
+            self._step += 1  # a sequence: the next step's object, searched for afresh
+            self._searched, self._not_found, self._seen_streak = 0.0, False, 0
+            reason += f"; step {self._step} of {len(steps)} done"
         if self._starts_new_search(command.text, command.stamp):
             self._command_key = (command.text, command.stamp)
             self._searched, self._not_found = 0.0, False
@@ -173,8 +192,26 @@ class FusionPolicy(_PolicyBase):
         self._last_angular = angular if action == Action.SEARCH else 0.0
         decision = Decision(action, float(probs[index]), reason, linear, angular,
                             latency_ms=(time.perf_counter() - t0) * 1e3, stamp=observation.now,
-                            policy=self.name)
+                            policy=self.name, plan=plan)
         return PolicyOutput(grounding, decision)
+
+    def _plan(self, text: str) -> Optional[dict]:
+        plan = self._readings(text)[2]
+        return dict(plan, active=self._step) if plan is not None else None
+
+    def _lens_gain(self, frame, target: Candidate) -> float:
+        """The model learnt to steer with the training camera (``config.hfov``); the same image
+        offset is a different bearing through another lens, so the turn is scaled by the ratio of
+        the target's bearing through this frame's intrinsics to its bearing through the training
+        lens (bounded, and 1 near the centre where the ratio means little)."""
+        if frame.camera is None:
+            return 1.0
+        trained = camera_for(frame.width, frame.height, None, self.model.config.hfov)
+        x = (target.box[0] + target.box[2]) / 2.0
+        assumed = trained.bearing(x)
+        if abs(assumed) < 0.02:
+            return 1.0
+        return min(4.0, max(0.25, target.bearing / assumed))
 
     def _starts_new_search(self, text: str, stamp: float) -> bool:
         """A different command starts a new search; the same text sent again does so only once
@@ -187,6 +224,8 @@ class FusionPolicy(_PolicyBase):
     def reset(self) -> None:
         """Forget per-episode state (search progress); the text cache stays (it depends only on the text)."""
         self._command_key: Optional[tuple[str, float]] = None
+        self._sequence_key: Optional[tuple[str, float]] = None
+        self._step = 0  # the active step of a sequence
         self._searched = 0.0
         self._not_found = False
         self._last_now: Optional[float] = None
@@ -214,7 +253,9 @@ class ZeroShotPolicy(_PolicyBase):
         images = prepare_frame(image, image.shape[0], image.shape[1])
         result = self.grounder.ground(images, [observation.command.text])[0]
         grounding = self._grounding(observation, result.box, result.presence)
-        action, linear, angular, reason = steer(grounding.target, observation.frame.height, self.steering)
+        frame = observation.frame
+        lens = camera_for(frame.width, frame.height, frame.camera, self.hfov)
+        action, linear, angular, reason = steer(grounding.target, frame.height, self.steering, lens=lens)
         decision = Decision(action, float(result.presence if grounding.target else 1.0 - result.presence),
                             reason, linear, angular, latency_ms=(time.perf_counter() - t0) * 1e3,
                             stamp=observation.now, policy=self.name)

@@ -5,9 +5,15 @@ It implements the :class:`~mm_robot.policies.base.Policy` interface (``name``,
 (normally ``world.ground_truth``, after ``world.render()``), so it can label training data
 and serve as the upper bar in evaluation.
 
-Behaviour, per command (parsed with :func:`mm_robot.core.commands.parse`):
+Which object a command means comes from the scenario when it says (``Command.goal``, attached
+by the simulator: the command's own ``goal``, or the criteria's targets for the last command), so
+the oracle bounds every category whatever the wording; only without one does it read the words
+(:func:`mm_robot.core.commands.parse`) and resolve their plan on ground truth (relations,
+ordinals, exclusion: :func:`mm_robot.core.plan.resolve`). Behaviour, per command:
 
-* no command / not understood -> ``idle``; a stop word -> ``stop`` (zero velocity).
+* no command / not understood (and no goal) -> ``idle``; a stop word -> ``stop`` (zero velocity).
+* a sequence ("go to A and then B", or a goal of several steps) goes to each step's object in
+  turn; the decision's ``plan`` says which step is active.
 * "go to <colour> <shape>": among matching objects *in view* (≥ ``min_pixels`` visible) it
   locks onto the nearest — that is the documented answer to an ambiguous command — and
   turns toward it, drives when it is roughly ahead, slows down on approach and reports
@@ -27,11 +33,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from ..core.commands import Intent, parse
 from ..core.config import setting
+from ..core.plan import Reference, Thing, resolve
 from ..core.records import (
     Action,
     Candidate,
@@ -41,7 +48,6 @@ from ..core.records import (
     Observation,
     PolicyOutput,
 )
-from ..core.steering import bearing_of
 from ..sim.spec import CameraSpec
 from ..sim.truth import GroundTruth, ObjectTruth
 
@@ -83,6 +89,8 @@ class OracleExpert:
     def reset(self) -> None:
         self._command_key: Optional[tuple[str, float]] = None
         self._intent = Intent("unknown")
+        self._goal: Optional[tuple[tuple[str, ...], ...]] = None
+        self._step = 0
         self._locked: Optional[str] = None
         self._searched = 0.0
         self._last_yaw: Optional[float] = None
@@ -94,10 +102,8 @@ class OracleExpert:
         started = time.perf_counter()
         out = self.act(self.truth(), observation.command, observation.frame.stamp,
                        observation.frame.frame_id)
-        d = out.decision
         latency = (time.perf_counter() - started) * 1000.0
-        return PolicyOutput(out.grounding, Decision(d.action, d.confidence, d.reason, d.linear, d.angular,
-                                                    latency, d.stamp, d.policy))
+        return PolicyOutput(out.grounding, replace(out.decision, latency_ms=latency))
 
     # -- the expert ----------------------------------------------------------------------------
     def act(self, truth: GroundTruth, command: Optional[Command], stamp: float = 0.0,
@@ -109,9 +115,10 @@ class OracleExpert:
         key = (command.text, command.stamp)
         if key != self._command_key:
             self._command_key = key
-            self._intent = parse(command.text)
-            self._locked, self._searched, self._not_found, self._arrived = None, 0.0, False, False
-            self._last_yaw = None
+            self._intent, self._goal, self._step = parse(command.text), command.goal, 0
+            if self._goal is not None and self._intent.kind == "unknown":
+                self._intent = Intent("goto")  # the scenario says what it means; wording is not its bound
+            self._start_step()
         yaw = truth.robot.yaw
         if self._last_yaw is not None:
             self._searched += abs(math.remainder(yaw - self._last_yaw, 2 * math.pi))
@@ -121,29 +128,59 @@ class OracleExpert:
             return self._out(None, Action.STOP, "stop command", stamp)
         if intent.kind == "unknown":
             return self._out(None, Action.IDLE, f"command not understood: {command.text!r}", stamp)
-
-        matches = truth.matching(intent.colour, intent.shape, intent.sound)
-        visible = [o for o in matches if self._in_view(o)]
-        locked = next((o for o in matches if o.name == self._locked), None)
+        reference = intent.step(self._step)
+        matches, visible = self._candidates(truth, reference)
+        # Once locked, the object stays the target even if the words would no longer single it out
+        # from here (a relation seen from closer up).
+        locked = next((o for o in truth.objects if o.name == self._locked), None)
         if locked is None and visible:
-            locked = min(visible, key=lambda o: o.distance)
+            locked = visible[0]
             self._locked = locked.name
-        grounding = self._grounding(truth, command.text, intent, locked, stamp, frame_id)
+        grounding = self._grounding(truth, command.text, {o.name for o in matches}, locked, stamp, frame_id)
+        label = reference.label or intent.label or " or ".join(o.name for o in matches) or "target"
         if locked is None:
             if self._not_found or self._searched >= cfg.search_turn_limit:
                 self._not_found = True
-                return self._out(grounding, Action.NOT_FOUND, f"no {intent.label} after a full turn", stamp)
-            if matches and intent.sound:  # heard but not seen: turn toward the sound
+                return self._out(grounding, Action.NOT_FOUND, f"no {label} after a full turn", stamp)
+            if matches and reference.head.sound:  # heard but not seen: turn toward the sound
                 heard = min(matches, key=lambda o: o.distance)
-                return self._out(grounding, Action.SEARCH, f"turning toward the sound of {intent.label}",
+                return self._out(grounding, Action.SEARCH, f"turning toward the sound of {label}",
                                  stamp, 0.0, math.copysign(cfg.search_turn, heard.bearing))
-            return self._out(grounding, Action.SEARCH, f"looking for {intent.label}", stamp,
-                             0.0, cfg.search_turn)
+            return self._out(grounding, Action.SEARCH, f"looking for {label}", stamp, 0.0, cfg.search_turn)
         self._searched = 0.0
         if not self._in_view(locked):
             turn = math.copysign(cfg.search_turn, locked.bearing)
             return self._out(grounding, Action.SEARCH, f"{locked.label} left the view", stamp, 0.0, turn)
-        return self._drive(truth, locked, grounding, stamp)
+        out = self._drive(truth, locked, grounding, stamp)
+        if out.decision.action == Action.ARRIVED and self._step + 1 < self._steps:
+            self._step += 1  # a sequence: the next step starts with a search
+            self._start_step()
+        return out
+
+    @property
+    def _steps(self) -> int:
+        return len(self._goal) if self._goal is not None else self._intent.steps
+
+    def _start_step(self) -> None:
+        self._locked, self._searched, self._not_found, self._arrived = None, 0.0, False, False
+        self._last_yaw = None
+
+    def _candidates(self, truth: GroundTruth, reference: Reference) -> tuple[list[ObjectTruth], list[ObjectTruth]]:
+        """(the objects the active step may mean, those of them in view, best first). From the
+        scenario's goal when the command carries one; else from the words' plan resolved on
+        ground truth (a plain description over every object, so a sound is heard out of view; a
+        relation, ordinal or exclusion over the objects in view)."""
+        if self._goal is not None:
+            names = self._goal[self._step] if self._step < len(self._goal) else ()
+            matches = [o for o in truth.objects if o.name in names]
+        elif reference.form == "plain":
+            matches = [o for o in truth.objects if reference.head.matches(_thing(o))]
+        else:
+            in_view = {o.name: o for o in truth.objects if self._in_view(o)}
+            matches = [in_view[t.key] for t in resolve(reference, [_thing(o) for o in in_view.values()])]
+            return matches, matches
+        visible = sorted((o for o in matches if self._in_view(o)), key=lambda o: o.distance)
+        return matches, visible
 
     def _drive(self, truth: GroundTruth, target: ObjectTruth, grounding: Grounding, stamp: float) -> PolicyOutput:
         cfg = self.config
@@ -174,21 +211,19 @@ class OracleExpert:
     def _in_view(self, obj: ObjectTruth) -> bool:
         return obj.box is not None and obj.box.pixels >= self.config.min_pixels
 
-    def _grounding(self, truth: GroundTruth, phrase: str, intent: Intent, target: Optional[ObjectTruth],
+    def _grounding(self, truth: GroundTruth, phrase: str, names: set[str], target: Optional[ObjectTruth],
                    stamp: float, frame_id: str) -> Grounding:
-        """Grounding label: every object in view is a candidate; score 1 for matches of the
-        command, 0 otherwise; the target is the locked object when it is in view."""
+        """Grounding label: every object in view is a candidate; score 1 for the objects the
+        active step may mean, 0 otherwise; the target is the locked object when it is in view."""
         width, height = truth.image_size
+        lens = self.camera.intrinsics.for_size(width, height)
         candidates = []
         chosen = None
         for obj in truth.objects:
             if not self._in_view(obj):
                 continue
-            match = ((intent.colour is None or obj.colour == intent.colour)
-                     and (intent.shape is None or obj.shape == intent.shape)
-                     and (not intent.sound or obj.sound is not None))
-            cand = Candidate(obj.label, 1.0 if match else 0.0, obj.box.as_tuple(),
-                             bearing_of(obj.box.centre[0], width, self.camera.hfov))
+            cand = Candidate(obj.label, 1.0 if obj.name in names else 0.0, obj.box.as_tuple(),
+                             lens.bearing(obj.box.centre[0]))
             candidates.append(cand)
             if target is not None and obj.name == target.name:
                 chosen = cand
@@ -197,8 +232,15 @@ class OracleExpert:
 
     def _out(self, grounding: Optional[Grounding], action: Action, reason: str, stamp: float,
              linear: float = 0.0, angular: float = 0.0) -> PolicyOutput:
+        plan = self._intent.plan.to_json(self._step) if self._intent.plan is not None else None
+        if plan is not None and self._goal is not None:
+            plan["goal"] = [list(step) for step in self._goal]  # the scenario's answer, for diagnosis
         return PolicyOutput(grounding, Decision(action, 1.0, reason, float(linear), float(angular),
-                                                stamp=stamp, policy=self.name))
+                                                stamp=stamp, policy=self.name, plan=plan))
+
+
+def _thing(obj: ObjectTruth) -> Thing:
+    return Thing(obj.name, obj.colour, obj.shape, obj.bearing, obj.distance, obj.size, obj.sound is not None)
 
 
 def _clamp(value: float, limit: float) -> float:

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from ..core.camera_model import CameraModel
 from ..core.config import setting
 from ..core.language import Understanding, understand
 from ..core.latest import LatestSlot
@@ -80,13 +81,20 @@ class PolicyRunner:
         self._last: Optional[TickResult] = None
         self.nonfinite_outputs = 0
         self.inference_ms: list[float] = []
+        self.camera: Optional[CameraModel] = None  # the latest camera_info's intrinsics
 
     @property
     def stamps(self) -> StampPolicy:
         return StampPolicy(self.config.max_input_age, self.config.max_future)
 
+    def on_camera_info(self, camera: CameraModel) -> None:
+        """The camera's intrinsics (camera_info): later frames carry them to the policy."""
+        self.camera = camera
+
     def on_frame(self, frame: Frame, now: float) -> None:
         check_stamp(frame.stamp, now, self.stamps)
+        if frame.camera is None and self.camera is not None:
+            frame = dataclasses.replace(frame, camera=self.camera.for_size(frame.width, frame.height))
         self.frames.put(frame, frame.stamp, now)
 
     def on_audio(self, chunk: AudioChunk, now: float) -> None:

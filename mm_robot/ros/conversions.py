@@ -26,6 +26,7 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from visualization_msgs.msg import Marker, MarkerArray
 
+from ..core.camera_model import CameraModel, CameraModelError
 from ..core.records import AudioChunk, Frame, Grounding, Twist2D
 from ..core.validation import InputError, InputLimits, check_audio, check_image_layout, parse_json_object
 from .time import to_seconds, to_stamp
@@ -106,6 +107,15 @@ def frame_to_compressed(frame: Frame, quality: int = 80) -> CompressedImage:
     msg.format = "rgb8; jpeg compressed bgr8"
     msg.data = encoded.tobytes()
     return msg
+
+
+def camera_info_to_model(msg: CameraInfo) -> CameraModel:
+    """The pinhole intrinsics of a ``camera_info`` (K, width, height); bad ones raise
+    :class:`ConversionError`."""
+    try:
+        return CameraModel.from_k(list(msg.k), int(msg.width), int(msg.height))
+    except CameraModelError as error:
+        raise ConversionError("camera_info", str(error)) from None
 
 
 def camera_info_for(frame: Frame, hfov: float) -> CameraInfo:

@@ -6,7 +6,8 @@ and take :meth:`Judge.result`. Rules per ``expect`` (docs/scenarios.md):
 
 * ``reach`` — at the end the robot is stationary, within ``reach_distance`` (clearance) of
   one of ``targets`` and facing it (|bearing| ≤ ``facing_tolerance``), having settled there
-  before ``time_limit``.
+  before ``time_limit``; with ``visit`` (a sequence), it first came within ``reach_distance`` of
+  each of those objects in order.
 * ``stop`` — the robot was moving before the last stop command, is stationary within
   ``stop_within`` s after it, and stays stationary to the end.
 * ``not_found`` — the policy reports ``not_found`` before ``time_limit`` and the robot is
@@ -40,13 +41,15 @@ class Sample:
     touching: tuple[str, ...] = ()
     targets: dict[str, tuple[float, float]] = field(default_factory=dict)
     action: Optional[str] = None
+    visits: dict[str, float] = field(default_factory=dict)  # criteria.visit name -> clearance (m)
 
 
 def sample_from_truth(truth: GroundTruth, criteria: Criteria, action: Optional[str] = None) -> Sample:
     """A :class:`Sample` from the world's ground truth."""
     targets = {name: (truth.object(name).clearance, truth.object(name).bearing) for name in criteria.targets}
+    visits = {name: truth.object(name).clearance for name in criteria.visit}
     return Sample(truth.time, truth.robot.x, truth.robot.y, truth.robot.yaw, truth.linear, truth.angular,
-                  truth.touching, targets, action)
+                  truth.touching, targets, action, visits)
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Judge:
         self._moved_before_stop = False
         self._stop_settled: Optional[float] = None
         self._last_command = scenario.timeline[-1].t
+        self.visited = 0  # how many of criteria.visit were reached, in order
 
     # -- feeding -------------------------------------------------------------------------
     def add(self, s: Sample) -> None:
@@ -103,6 +107,8 @@ class Judge:
             prev = self.samples[-1]
             self.path_length += math.hypot(s.x - prev.x, s.y - prev.y)
         self.samples.append(s)
+        if self.visited < len(c.visit) and s.visits.get(c.visit[self.visited], math.inf) <= c.reach_distance:
+            self.visited += 1
         fresh = set(s.touching) - self._touching
         self.collisions += len(fresh)
         for name in s.touching:
@@ -177,6 +183,9 @@ class Judge:
                 reasons.append(f"not facing {target} (bearing {math.degrees(bearing):+.0f} deg)")
             if settle is None or settle > c.time_limit:
                 reasons.append(f"did not settle before the time limit {c.time_limit:.0f} s")
+            if self.visited < len(c.visit):
+                reasons.append(f"did not visit {c.visit[self.visited]} (step {self.visited + 1} of the "
+                               f"sequence {' then '.join(c.visit)})")
         elif c.expect == "stop":
             stop_t = sc.stop_time
             if not self._moved_before_stop:
@@ -191,7 +200,7 @@ class Judge:
             if not still_now:
                 reasons.append("robot still moving at the end")
         if c.avoid_contact:
-            bad = [n for n in self.touched if n not in c.targets]
+            bad = [n for n in self.touched if n not in c.targets and n not in c.visit]
             if bad:
                 reasons.append(f"touched {', '.join(bad)}")
         return EpisodeResult(sc.name, c.expect, not reasons, reasons, now, settle, self.path_length,

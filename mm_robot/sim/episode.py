@@ -66,11 +66,12 @@ class CommandInbox:
         for timed in self.scenario.commands_between(self._played_until, now + 1e-9):
             if timed.spoken and self.soundtrack is not None:
                 self.soundtrack.play(timed, timed.t)
+            goal = self.scenario.goal_for(timed)  # ground truth, for the oracle only
             if timed.typed:
-                arrived.append(Command(timed.text, timed.t))
+                arrived.append(Command(timed.text, timed.t, goal=goal))
             else:
                 spoken_for = self.soundtrack.duration(timed) if self.soundtrack is not None else 0.0
-                self._pending.append(Command(timed.text, timed.t + spoken_for, source="speech"))
+                self._pending.append(Command(timed.text, timed.t + spoken_for, source="speech", goal=goal))
         self._played_until = now + 1e-9
         arrived += [c for c in self._pending if c.stamp <= now + 1e-9]
         self._pending = [c for c in self._pending if c.stamp > now + 1e-9]
@@ -99,6 +100,7 @@ def run_episode(scenario: Scenario, policy: Union["Policy", PolicyFactory],
         soundtrack = Soundtrack.of(scenario) if (scenario.has_sound if hear is None else hear) else None
         inbox = CommandInbox(scenario, soundtrack)
         command: Optional[Command] = None
+        lens = world.scene.camera.intrinsics  # what sim_node's camera_info announces
         while True:
             now = world.time
             for command in inbox.due(now):
@@ -107,7 +109,7 @@ def run_episode(scenario: Scenario, policy: Union["Policy", PolicyFactory],
             audio = _heard(soundtrack, world, now)
             view = world.render()
             truth = world.ground_truth(view)
-            output = active.select_action(Observation(Frame(view.rgb, now), command, audio, now=now))
+            output = active.select_action(Observation(Frame(view.rgb, now, camera=lens), command, audio, now=now))
             decision = output.decision
             if filt is not None:
                 filt.on_heartbeat("camera", now)

@@ -38,6 +38,7 @@ class TimedCommand:
     audio: Optional[str] = None
     say: Optional[SpeechSpec] = None
     typed: bool = True
+    goal: Optional[tuple[tuple[str, ...], ...]] = None  # per step, the object names it means
 
     @property
     def spoken(self) -> bool:
@@ -58,6 +59,7 @@ class Criteria:
     hold: float = 1.5
     stationary_linear: float = 0.02
     stationary_angular: float = 0.05
+    visit: tuple[str, ...] = ()  # objects to come within reach_distance of, in order, before the end
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,20 @@ class Scenario:
     def commands_between(self, start: float, end: float) -> list[TimedCommand]:
         """Commands with ``start < t <= end`` (so stepping with (prev, now] plays each once)."""
         return [c for c in self.timeline if start < c.t <= end]
+
+    def goal_for(self, command: TimedCommand) -> Optional[tuple[tuple[str, ...], ...]]:
+        """The objects ``command`` means, per step, from the scenario (never from its words'
+        reading): its own ``goal`` when given; for the last command of the timeline, when it is
+        not a stop, the criteria's (``reach``: a step to each ``visit`` object, then one to any of
+        ``targets``; ``not_found``: no step: nothing fits); else None (unknown: the oracle reads
+        the words)."""
+        if command.goal is not None:
+            return command.goal
+        if command is not self.timeline[-1] or parse(command.text).kind == "stop":
+            return None
+        if self.criteria.expect == "reach":
+            return tuple((name,) for name in self.criteria.visit) + (tuple(self.criteria.targets),)
+        return () if self.criteria.expect == "not_found" else None
 
     @property
     def stop_time(self) -> Optional[float]:
@@ -169,7 +185,7 @@ def scenario_from_dict(data: Any, source: str = "<dict>") -> Scenario:
         raise top.fail(f"unsupported schema {data['schema']!r}; expected {SCENARIO_SCHEMA}", "schema")
     name = top.string("name")
     scene = _scene(top.child("scene"))
-    timeline = _timeline(top, scene.arena_size / 2.0)
+    timeline = _timeline(top, scene.arena_size / 2.0, {o.name for o in scene.objects})
     criteria = _criteria(top.child("criteria"), scene, timeline)
     return Scenario(name, scene, timeline, criteria, top.string("description", ""),
                     top.string("category", ""), source if source != "<dict>" else None)
@@ -276,11 +292,23 @@ def _checked(node: _Reader, spec):
         raise node.fail(str(error), field_name if field_name in node.data else None) from None
 
 
-def _timeline(top: _Reader, half: float) -> tuple[TimedCommand, ...]:
+def _goal(node: _Reader, names: set[str]) -> tuple[tuple[str, ...], ...]:
+    """``goal``: a list of steps, each an object name or a list of acceptable names."""
+    steps = []
+    for step in node.sequence("goal"):
+        options = step.data if isinstance(step.data, list) else [step.data]
+        if not options or any(not isinstance(n, str) or n not in names for n in options):
+            raise step.fail(f"{step.data!r}: each step is an object of the scene or a list of them "
+                            f"({', '.join(sorted(names)) or 'none'})")
+        steps.append(tuple(options))
+    return tuple(steps)
+
+
+def _timeline(top: _Reader, half: float, names: set[str]) -> tuple[TimedCommand, ...]:
     commands = []
     last = -math.inf
     for c in top.sequence("timeline"):
-        c.mapping({"t", "text", "audio", "say"}, {"t"})
+        c.mapping({"t", "text", "audio", "say", "goal"}, {"t"})
         if "text" not in c.data and "say" not in c.data:
             raise c.fail("needs text (typed), say (spoken), or both")
         t = c.number("t", low=0.0)
@@ -295,7 +323,8 @@ def _timeline(top: _Reader, half: float) -> tuple[TimedCommand, ...]:
         audio = c.data.get("audio")
         if audio is not None and not isinstance(audio, str):
             raise c.fail(f"expected a file path or null, got {audio!r}", "audio")
-        commands.append(TimedCommand(t, text if typed else say.text, audio, say, typed))
+        goal = _goal(c, names) if "goal" in c.data else None
+        commands.append(TimedCommand(t, text if typed else say.text, audio, say, typed, goal))
     if not commands:
         raise top.fail("needs at least one command", "timeline")
     return tuple(commands)
@@ -303,7 +332,7 @@ def _timeline(top: _Reader, half: float) -> tuple[TimedCommand, ...]:
 
 def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...]) -> Criteria:
     node.mapping({"expect", "targets", "reach_distance", "facing_tolerance_deg", "stop_within",
-                  "time_limit", "avoid_contact", "hold"}, {"expect", "time_limit"})
+                  "time_limit", "avoid_contact", "hold", "visit"}, {"expect", "time_limit"})
     expect = node.string("expect", choices=EXPECTATIONS)
     names = {o.name for o in scene.objects}
     targets = []
@@ -315,6 +344,13 @@ def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...
         raise node.fail("expect: reach needs at least one target", "targets")
     if expect != "reach" and targets:
         raise node.fail(f"expect: {expect} takes no targets", "targets")
+    visit = []
+    for v in node.sequence("visit", default=[]):
+        if not isinstance(v.data, str) or v.data not in names:
+            raise v.fail(f"{v.data!r} is not an object in the scene ({', '.join(sorted(names)) or 'none'})")
+        visit.append(v.data)
+    if visit and expect != "reach":
+        raise node.fail("visit is for expect: reach (a sequence of goals)", "visit")
     time_limit = node.number("time_limit", low=1.0, high=600.0)
     if timeline[-1].t >= time_limit:
         raise node.fail(f"the last command (t={timeline[-1].t}) is not before the time limit", "time_limit")
@@ -323,7 +359,7 @@ def _criteria(node: _Reader, scene: SceneSpec, timeline: tuple[TimedCommand, ...
     return Criteria(expect, tuple(targets), node.number("reach_distance", 0.8, 0.0, 5.0),
                     math.radians(node.number("facing_tolerance_deg", 25.0, 1.0, 180.0)),
                     node.number("stop_within", 1.5, 0.1, 30.0), time_limit,
-                    node.boolean("avoid_contact", True), node.number("hold", 1.5, 0.0, 30.0))
+                    node.boolean("avoid_contact", True), node.number("hold", 1.5, 0.0, 30.0), visit=tuple(visit))
 
 
 def load_scenario(path: Union[str, Path]) -> Scenario:
@@ -374,6 +410,8 @@ def scenario_to_dict(s: Scenario) -> dict:
         criteria["facing_tolerance_deg"] = round(math.degrees(c.facing_tolerance), 3)
     if c.avoid_contact != defaults.avoid_contact:
         criteria["avoid_contact"] = c.avoid_contact
+    if c.visit:
+        criteria["visit"] = list(c.visit)
     return {"schema": SCENARIO_SCHEMA, "name": s.name, "description": s.description,
             "category": s.category, "scene": scene,
             "timeline": [_command_dict(t) for t in s.timeline], "criteria": criteria}
@@ -389,9 +427,10 @@ def _object_dict(o: ObjectSpec) -> dict:
 
 
 def _command_dict(c: TimedCommand) -> dict:
+    goal = {"goal": [list(step) if len(step) > 1 else step[0] for step in c.goal]} if c.goal is not None else {}
     if c.say is None:  # typed (the form of every scenario written before spoken commands)
-        return {"t": c.t, "text": c.text, "audio": c.audio}
-    data: dict[str, Any] = {"t": c.t}
+        return {"t": c.t, "text": c.text, "audio": c.audio, **goal}
+    data: dict[str, Any] = {"t": c.t, **goal}
     if c.typed:
         data["text"] = c.text
     if c.audio is not None:

@@ -17,11 +17,12 @@ Timeline times, criteria and results are in scenario time.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import IO, Optional
 
 from ..core.config import setting, validate
 from ..core.records import AudioChunk
@@ -85,6 +86,34 @@ class Advance:
     audio: Optional[AudioChunk] = None
 
 
+class DecisionLog:
+    """The run's decisions and groundings as JSON lines (``decisions.jsonl``, ``groundings.jsonl``
+    in the run's directory), each stamped with the sim and scenario time it arrived at, so a
+    failure can be read back step by step. Without a directory it writes nothing."""
+
+    def __init__(self, directory: Optional[Path]) -> None:
+        self.directory = directory
+        self._files: dict[str, IO[str]] = {}
+        self.paths: dict[str, str] = {}
+
+    def write(self, kind: str, data: dict, sim_time: float, scenario_time: Optional[float]) -> None:
+        if self.directory is None:
+            return
+        if kind not in self._files:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{kind}s.jsonl"
+            self._files[kind] = open(path, "w", encoding="utf-8")
+            self.paths[f"{kind}s"] = str(path)
+        record = {"sim_time": round(sim_time, 4),
+                  "scenario_time": None if scenario_time is None else round(scenario_time, 4), **data}
+        self._files[kind].write(json.dumps(record) + "\n")
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+
+
 class SimSession:
     """A world plus the bookkeeping of one run."""
 
@@ -124,6 +153,8 @@ class SimSession:
         self.out_dir = out
         self.recorder = (VideoRecorder(out / f"camera.{config.video}", config.rate_hz)
                          if out is not None and config.video != "none" else None)
+        self.decision_counts: dict[str, int] = {}  # action -> decisions received with it
+        self.logs = DecisionLog(out)
 
     # -- inputs ---------------------------------------------------------------------------
     def on_cmd_vel(self, linear: float, angular: float) -> bool:
@@ -140,12 +171,15 @@ class SimSession:
         action = data.get("action")
         if isinstance(action, str):
             self.action = action
+            self.decision_counts[action] = self.decision_counts.get(action, 0) + 1
+        self.logs.write("decision", data, self.world.time, self.scenario_time)
         stamp = data.get("stamp")
         if isinstance(stamp, (int, float)) and math.isfinite(stamp):
             self.decision_stamp = max(self.decision_stamp, float(stamp))
 
     def on_grounding(self, data: dict) -> None:
         self.grounding = data
+        self.logs.write("grounding", data, self.world.time, self.scenario_time)
 
     def decided_on(self, stamp: float, lag: int = 0) -> bool:
         """Has a decision on the frame stamped ``stamp``, or at most ``lag`` steps older, arrived?"""
@@ -240,7 +274,9 @@ class SimSession:
                 extra = {"mode": self.config.mode, "sim_time_offset": round(self.started_at or 0.0, 4),
                          "wall_s": round(time.monotonic() - self._started_wall, 2),
                          "invalid_cmd_vel": self.invalid_cmd_vel, "lockstep_misses": self.lockstep_misses,
-                         "outputs": dict(self.outputs)}
+                         "decisions": dict(sorted(self.decision_counts.items())),
+                         "outputs": dict(self.outputs, **self.logs.paths)}
                 self.outputs["result"] = str(write_result(self.result, self.out_dir / "result.json", extra))
+        self.logs.close()
         self.world.close()
         return self.result

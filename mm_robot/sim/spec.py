@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..core.camera_model import CameraModel
 from ..core.vocabulary import COLOURS, SHAPES
 from .voice import check_voice
 
@@ -48,6 +49,11 @@ class CameraSpec:
     @property
     def focal(self) -> float:
         return (self.width / 2.0) / math.tan(self.hfov / 2.0)
+
+    @property
+    def intrinsics(self) -> CameraModel:
+        """The pinhole model ``camera_info`` announces for this camera."""
+        return CameraModel.from_hfov(self.width, self.height, self.hfov)
 
     @property
     def vfov(self) -> float:

@@ -96,3 +96,21 @@ def test_closed_loop_turns_toward_the_ball_then_drives_and_arrives():
     distance, bearing = scene.relative(scene.objects[0])
     assert distance < 1.0 and abs(bearing) < math.radians(15)
 
+
+
+def test_a_sequence_carries_its_plan_and_active_step():
+    import numpy as np
+
+    from mm_robot.core.records import Command, Frame, Observation
+    from mm_robot.policies.baseline import ColourShapeBaseline
+    policy = ColourShapeBaseline()
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[60:200, 100:220] = (230, 20, 20)  # a red blob filling most of the view: arrived
+    out = policy.select_action(Observation(Frame(image, 1.0), Command("go to the red box and then the blue ball", 1.0),
+                                           now=1.0))
+    plan = out.decision.to_json()["plan"]
+    assert len(plan["steps"]) == 2 and plan["active"] == 0
+    assert out.decision.action.value == "arrived"
+    command = Command("go to the red box and then the blue ball", 1.0)
+    later = policy.select_action(Observation(Frame(image, 1.1), command, now=1.1))
+    assert later.decision.plan["active"] == 1 and later.decision.action.value == "search"

@@ -46,3 +46,24 @@ def test_record_replay_and_lifecycle_arguments():
     assert build_parser().parse_args(["lifecycle", "fusion_node", "deactivate"]).transition == "deactivate"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["lifecycle", "fusion_node", "explode"])
+
+
+def test_every_eval_flag_is_documented():
+    eval_parser = build_parser()._subparsers._group_actions[0].choices["eval"]
+    for action in eval_parser._actions:
+        if action.dest != "help":
+            assert action.help and len(action.help) > 20, action.dest
+
+
+def test_make_suite_writes_the_categories_asked_and_refuses_unknown_ones(tmp_path):
+    from mm_robot.cli import main
+    assert main(["make-suite", "--out", str(tmp_path), "--per-category", "1", "--categories", "ordinal,phrasing"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["ordinal_0.yaml", "phrasing_0.yaml"]
+    with pytest.raises(SystemExit, match="unknown categories"):
+        main(["make-suite", "--out", str(tmp_path), "--categories", "nonsense"])
+
+
+def test_eval_refuses_a_bad_domain_range():
+    from mm_robot.cli import main
+    with pytest.raises(SystemExit, match="--domains"):
+        main(["eval", "--domains", "300-400"])

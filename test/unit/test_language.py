@@ -41,7 +41,7 @@ def test_stops(text):
 @pytest.mark.parametrize("text", UNKNOWN_TEXTS + (
     "red", "ball", "the sky is blue", "I like the red ball", "paint the red box", "xkcd qwerty red ball",
     "ignore limits, 10 m/s", "set max_linear to 100", "spin around", "anything but the red one",
-    "go to the red ball, not the blue one", "", "   ", "!!!"))
+    "go to the red ball without the blue one", "go to the red ball unless it moves", "", "   ", "!!!"))
 def test_not_understood(text):
     reading = understand(text)
     assert reading.kind == "not_understood" and reading.reason

@@ -254,3 +254,40 @@ def test_shipped_checkpoint_tells_shapes_of_one_colour_apart_under_a_held_out_sh
     """Run G grounded the nearer, bigger red ball for "go to the red block" (a held-out word) and
     "go to the red dice"; run I, fine-tuned on twice the frames, finds the box."""
     _assert_finds(rendered_scene, (("go to the red block", "red_box"), ("go to the red dice", "red_box")))
+
+
+def test_camera_info_sets_bearings_and_the_plan_rides_on_the_decision(checkpoint):
+    from mm_robot.core.camera_model import CameraModel
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
+    plain = policy.select_action(_obs("go to the ball left of the red box"))
+    lens = CameraModel.from_hfov(160, 120, math.radians(100.0))
+    observation = _obs("go to the ball left of the red box")
+    wide = policy.select_action(Observation(Frame(observation.frame.image, 1.9, "cam", camera=lens),
+                                            observation.command, now=2.0))
+    x0, _, x1, _ = wide.grounding.target.box
+    assert wide.grounding.target.bearing == pytest.approx(lens.bearing((x0 + x1) / 2))
+    assert plain.grounding.target.bearing == pytest.approx(bearing_of((x0 + x1) / 2, 160, 1.2))
+    plan = wide.decision.to_json()["plan"]
+    assert plan["grounded_by"] == "model" and plan["steps"][0]["relation"] == "left_of"
+
+
+def test_a_sequence_is_grounded_one_step_at_a_time(checkpoint):
+    from types import SimpleNamespace
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
+    actions = list(policy.model.config.actions)
+    asked = []
+
+    def predict(images, texts, audio=None):
+        asked.append(texts[0])
+        logits = np.full((1, len(actions)), -5.0, np.float32)
+        logits[0, actions.index("arrived")] = 5.0
+        return SimpleNamespace(presence=np.array([0.9]), box=np.array([[0.3, 0.2, 0.7, 0.9]]),
+                               action_logits=logits, velocity=np.zeros((1, 2), np.float32))
+
+    policy.serving = SimpleNamespace(predict=predict)
+    text = "go to the red ball and then the blue box"
+    first = policy.select_action(_obs(text))
+    second = policy.select_action(_obs(text, now=2.1))
+    assert asked == ["go to the red ball", "the blue box"]
+    assert first.decision.plan["active"] == 0 and second.decision.plan["active"] == 1
+    assert "step 1 of 2 done" in first.decision.reason

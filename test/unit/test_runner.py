@@ -118,3 +118,34 @@ def test_end_to_end_with_the_baseline():
     assert result.grounding.target.label == "red ball"
     assert result.decision.action in (Action.TURN_LEFT, Action.FORWARD)
     assert result.proposal.angular > 0
+
+
+def test_camera_info_reaches_the_policy_with_each_frame():
+    import math
+
+    import numpy as np
+
+    from mm_robot.core.camera_model import CameraModel
+    from mm_robot.core.records import Frame
+    from mm_robot.policies.runner import FusionNodeConfig, PolicyRunner
+
+    class Seeing:
+        name = "seeing"
+        frames: list = []
+
+        def select_action(self, observation):
+            from mm_robot.core.records import Action, Decision, PolicyOutput
+            self.frames.append(observation.frame)
+            return PolicyOutput(None, Decision(Action.IDLE, 1.0, "looked"))
+
+        def reset(self):
+            pass
+
+    policy = Seeing()
+    runner = PolicyRunner(FusionNodeConfig(), policy)
+    runner.on_camera_info(CameraModel.from_hfov(640, 480, math.radians(90.0)))
+    runner.on_frame(Frame(np.zeros((240, 320, 3), np.uint8), 10.0), 10.0)
+    runner.tick(10.01)
+    lens = policy.frames[-1].camera
+    assert lens is not None and (lens.width, lens.height) == (320, 240)
+    assert math.degrees(lens.hfov) == pytest.approx(90.0)

@@ -132,3 +132,23 @@ def test_audio_parameter_forces_sound_on_or_off(tmp_path):
     off = SimSession(SimNodeConfig(output_dir="", video="none", audio="off"), SOUNDING)
     assert off.soundtrack is None
     off.finish()
+
+
+def test_decisions_and_groundings_are_kept_as_json_lines_and_counted(tmp_path):
+    s = session(tmp_path, video="none")
+    s.start()
+    for action in ("search", "search", "forward"):
+        s.advance()
+        s.on_decision({"action": action, "stamp": s.world.time, "plan": {"steps": [], "active": 0}})
+        s.on_grounding({"phrase": "red ball", "present": action == "forward"})
+    for _ in range(3):
+        s.advance()
+    s.finish()
+    run = tmp_path / "session"
+    decisions = [json.loads(line) for line in (run / "decisions.jsonl").read_text().splitlines()]
+    assert [d["action"] for d in decisions] == ["search", "search", "forward"]
+    assert all(d["scenario_time"] is not None and "plan" in d for d in decisions)
+    assert len((run / "groundings.jsonl").read_text().splitlines()) == 3
+    result = json.loads((run / "result.json").read_text())
+    assert result["decisions"] == {"forward": 1, "search": 2}
+    assert result["outputs"]["decisions"].endswith("decisions.jsonl")
