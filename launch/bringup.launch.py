@@ -22,6 +22,7 @@ ARGUMENTS = {
                "or 'baseline' (OpenCV colour+shape)."),
     "checkpoint": ("", "Fusion checkpoint directory; empty = the shipped default."),
     "microphone": ("false", "Start microphone_node."),
+    "speech": ("false", "Start speech_node: spoken commands from audio/raw (docs/hearing.md)."),
     "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
 }
 
@@ -37,7 +38,7 @@ def _nodes(context):
         raise FileNotFoundError(f"params_file:={params_file} is not a file")
     options = GraphOptions(namespace=value["namespace"], use_sim_time=_true(value["use_sim_time"]),
                            camera=value["camera"], policy=value["policy"], checkpoint=value["checkpoint"],
-                           microphone=_true(value["microphone"]),
+                           microphone=_true(value["microphone"]), speech=_true(value["speech"]),
                            params_file=str(params_file) if params_file is not None else None)
     files = [options.params_file] if options.params_file else []
     return [

@@ -126,7 +126,6 @@ def grammar_rules(known: Optional[Callable[[str], bool]] = None, lexicon: str = 
         "prep": _phrases(PREPOSITIONS, known),
         "transitive": _phrases(TRANSITIVE, known),
         "det": _phrases(DETERMINERS, known),
-        "mod": _phrases(MODIFIERS, known),
         "colour": _phrases(colour_phrases(lexicon), known),
         "shape": _phrases(shape_phrases(lexicon), known),
         "noun": _phrases(OBJECT_NOUNS, known),
@@ -141,13 +140,12 @@ def grammar_rules(known: Optional[Callable[[str], bool]] = None, lexicon: str = 
 STRUCTURE = (
     "public <utterance> = /{command_weight}/ <stop> | /{command_weight}/ <goto> | /1/ <filler>+;",
     "<stop> = [<prefix>] <stopword> [<suffix>];",
-    "<goto> = [<prefix>] [<verb>] <object> [<suffix>];",
-    "<verb> = <motion> [<prep>] | <transitive>;",
-    "<object> = [<det>] [<mod>] <thing> [<soundclause>];",
-    "<thing> = <colour> [<shape> | <noun>] | <shape> | <soundadj> [<colour>] [<shape> | <noun>] | <noun>"
-    " | <soundnoun>;",
-    "<soundclause> = [that | which] (is | 's) (making a <soundnoun> | <soundadj>) | making a <soundnoun>"
-    " | [that] (you | i) [can] hear;",
+    "<goto> = [<prefix>] [<verb>] [<det>] <object> [<suffix>];",
+    "<verb> = <motion> <prep> | <motion> | <transitive>;",
+    "<object> = <colour> <shape> | <colour> <noun> | <shape> | <colour> <shape> <soundclause>"
+    " | <shape> <soundclause> | <noun> <soundclause> | <soundadj> <noun> | <soundadj> <shape> | <soundnoun>;",
+    "<soundclause> = that is <soundadj> | that is making a <soundnoun> | making a <soundnoun> | you hear"
+    " | you can hear;",
 )
 
 

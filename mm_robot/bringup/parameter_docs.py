@@ -14,6 +14,7 @@ from ..core.config import describe, settings_of
 from ..core.safety import SafetyConfig, SafetyNodeConfig
 from ..core.validation import InputLimits
 from ..policies.runner import FusionNodeConfig
+from ..audio.listener import HearingConfig
 from ..sim.session import SimNodeConfig
 from ..sources.audio import MicrophoneConfig
 from ..sources.camera import CameraConfig
@@ -22,6 +23,7 @@ from ..sources.camera import CameraConfig
 NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
+    "speech_node": [("", HearingConfig), ("limits.", InputLimits)],
     "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],

@@ -125,16 +125,19 @@ def _mix(speech: np.ndarray, bed: np.ndarray, snr_db: float, offset: int, lead_s
     return np.clip(mixture, -1, 1).astype(np.float32), (lead + last + 1) / rate
 
 
-def run_stream(listener, audio: np.ndarray, rate: int = 16000) -> list[tuple[float, object, float]]:
-    """Stream ``audio`` in ``CHUNK_S`` chunks; (chunk end time, event, processing ms) per event."""
+def run_stream(listener, audio: np.ndarray, rate: int = 16000) -> list[tuple[float, object]]:
+    """Stream ``audio`` in ``CHUNK_S`` chunks as a live microphone would: each chunk arrives when
+    its last sample has been captured and is processed once the previous one is done (a slow
+    recogniser builds a backlog). Returns (stream time at which the event was ready, event)."""
     step = int(CHUNK_S * rate)
-    out = []
+    out, done = [], 0.0
     for at in range(0, audio.size, step):
         chunk = audio[at:at + step]
+        arrival = (at + chunk.size) / rate
         begin = time.perf_counter()
         events = listener.accept(chunk[:, None], rate, at / rate)
-        spent = 1000.0 * (time.perf_counter() - begin)
-        out += [((at + chunk.size) / rate, event, spent) for event in events]
+        done = max(done, arrival) + (time.perf_counter() - begin)
+        out += [(done, event) for event in events]
     return out
 
 
@@ -145,12 +148,11 @@ def trial(listener, text: str, voice: str, speed: int, pitch: int, noise: str, s
     audio, speech_end = _mix(np.asarray(synthesise(text, voice, speed, pitch), np.float32), bed, snr_db, offset)
     listener.reset()
     events = run_stream(listener, audio)
-    transcripts = [(t, e, ms) for t, e, ms in events if isinstance(e, Transcript)]
-    heard = " | ".join(e.text for _, e, _ in transcripts)
-    commands = [(t, e.text if isinstance(e, SpokenStop) else e.command, ms) for t, e, ms in events
+    heard = " | ".join(e.text for _, e in events if isinstance(e, Transcript))
+    commands = [(t, "stop" if isinstance(e, SpokenStop) else e.command) for t, e in events
                 if isinstance(e, SpokenStop) or e.command is not None]
     command = commands[0][1] if commands else None
-    latency = commands[0][0] + commands[0][2] / 1000.0 - speech_end if commands else None
+    latency = commands[0][0] - speech_end if commands else None
     errors, words = word_errors(text, heard.replace("|", " "))
     return Trial(text, voice, speed, pitch, noise, snr_db, heard, command, same_command(text, command), errors,
                  words, 1000.0 * latency if latency is not None else None)
@@ -190,7 +192,7 @@ def noise_only(listener, minutes: float, seed: int = 1) -> dict:
         listener.reset()
         audio = bed[np.arange(total) % bed.size]
         events = run_stream(listener, audio)
-        false = [e for _, e, _ in events if getattr(e, "command", None) is not None or type(e).__name__ == "SpokenStop"]
+        false = [e for _, e in events if getattr(e, "command", None) is not None or type(e).__name__ == "SpokenStop"]
         result[kind] = {"minutes": total / 16000 / 60, "false_commands": len(false),
                         "per_hour": len(false) / (total / 16000 / 3600),
                         "examples": [getattr(e, "command", None) or e.text for e in false[:10]]}
