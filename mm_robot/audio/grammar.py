@@ -23,51 +23,38 @@ from typing import Callable, Iterable, Optional
 
 from ..core import language
 from ..core.lexicon import colour_table, shape_table
-from ..core.vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS,
+from ..core.vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS, SHAPES,
                                SOUND_NOUNS, SOUND_WORDS, STOP_WORDS)
 
 GRAMMAR_NAME = "mm_robot"
-# core: the world's colour and shape words and their synonyms; extended: + the vocabulary's extra
+# core: the world's nine colours and its shape words; extended: + colour synonyms, plurals: + the vocabulary's extra
 # words; full: + every colour-survey, CSS4 and WordNet shape name (a larger grammar is slower and
 # confuses more words: docs/hearing.md has the numbers).
 LEXICONS = ("core", "extended", "full")
-# Verb phrases: every motion verb of the language, alone and with the prepositions people use.
-PREPOSITIONS = ("to", "towards", "toward", "over to", "up to", "near", "closer to", "for", "at")
-VERB_FORMS = ("go", "move", "drive", "head", "navigate", "come", "get", "travel", "proceed", "turn", "steer",
-              "run", "walk", "roll", "look", "search", "hunt", "point", "face", "return", "hurry", "rush")
-TRANSITIVE = ("find", "approach", "reach", "locate", "visit", "fetch", "follow", "track", "seek", "chase",
-              "take me to", "bring me to", "go and find", "go find", "track down", "get close to",
-              "inspect", "touch", "check", "spot")
-PREFIXES = ("please", "robot", "hey robot", "hey", "okay", "ok", "now", "can you", "could you",
-            "could you please", "would you", "would you please", "i need you to", "i'd like you to",
-            "go ahead and", "alright", "quick", "robot please")
-SUFFIXES = ("please", "now", "right away", "quickly", "slowly", "thanks", "thank you", "for me",
-            "when you can", "carefully", "straight away", "over there", "on the floor", "again")
-DETERMINERS = ("the", "a", "an", "that", "this", "one")
-MODIFIERS = ("big", "small", "little", "large", "tiny", "bright", "pale", "nearest", "closest", "other")
-OBJECT_NOUNS = ("one", "thing", "object", "item", "shape")
+# Verb phrases, as people say them (the training re-wording's templates, mm_robot.training.phrasing),
+# each checked against the command language's motion words (test_hearing). A flat list: a product
+# of every verb and every preposition made the search space, and the confusions, far larger.
+VERBS = ("go to", "move to", "drive to", "find", "go towards", "navigate to", "head to", "approach",
+         "take me to", "look for", "get close to", "locate", "reach", "travel to", "come to", "search for",
+         "get to", "proceed to", "go over to", "move towards", "drive up to", "go near", "move closer to",
+         "steer towards", "go and find", "track down", "drive towards", "go find", "visit", "go up to",
+         "turn to", "turn towards", "face", "head towards", "roll to", "follow", "fetch")
+PREFIXES = ("please", "robot", "hey robot", "okay", "can you", "could you", "could you please", "would you",
+            "i need you to")
+SUFFIXES = ("please", "now", "right away", "quickly", "thanks")
+# The sound words the grammar hears: the common ones (each a word of SOUND_WORDS); all twenty-odd
+# made the search several times slower and took "black" for "loud".
+SPOKEN_SOUND_WORDS = ("beeping", "buzzing", "humming", "ringing", "whistling", "speaking", "talking", "noisy",
+                      "sound", "noise", "beep", "alarm")
+DETERMINERS = ("the", "a", "that", "this")
 # Common English words outside the command language: the out-of-grammar (filler) model.
 FILLER_WORDS = (
-    "what", "time", "weather", "today", "tomorrow", "yesterday", "dinner", "lunch", "breakfast", "coffee",
-    "water", "music", "play", "song", "phone", "call", "mother", "father", "friend", "house", "home",
-    "work", "school", "money", "buy", "sell", "car", "train", "bus", "city", "country", "people",
-    "person", "man", "woman", "child", "children", "dog", "cat", "bird", "fish", "tree", "flower",
-    "rain", "snow", "sun", "moon", "night", "morning", "evening", "week", "month", "year", "day",
-    "good", "bad", "nice", "happy", "sad", "hungry", "tired", "think", "know", "say", "tell", "talk",
-    "read", "write", "book", "paper", "news", "story", "question", "answer", "number", "name",
-    "open", "close", "door", "window", "table", "chair", "kitchen", "bread", "cheese", "apple",
-    "sugar", "milk", "tea", "wine", "beer", "doctor", "office", "meeting", "party", "holiday",
-    "ticket", "price", "shop", "market", "garden", "street", "road", "bank", "hotel", "station",
-    "museum", "piano", "guitar", "movie", "picture", "photo", "computer", "internet", "email",
-    "letter", "game", "team", "sport", "football", "weekend", "family", "brother", "sister",
-    "neighbour", "neighbor", "umbrella", "jacket", "shoes", "hat", "glass", "cup", "plate",
-    "spoon", "knife", "soup", "salad", "pizza", "cake", "chocolate", "birthday", "wedding",
-    "yes", "no", "maybe", "hello", "goodbye", "sorry", "why", "because", "often", "never",
-    "always", "sometimes", "usually", "learn", "teach", "listen", "remember", "forget", "understand",
-    "believe", "hope", "wish", "feel", "seem", "become", "begin", "end", "change", "keep", "give",
-    "send", "leave", "live", "die", "eat", "drink", "sleep", "wake", "sit", "stand", "lose", "win",
-    "pay", "cost", "spend", "save", "build", "grow", "fall", "rise", "cut", "break", "fix", "clean",
-    "wash", "cook", "bake", "smell", "taste", "six", "seven", "eight", "nine", "ten", "hundred",
+    "weather", "today", "tomorrow", "dinner", "coffee", "water", "music", "telephone", "mother", "family",
+    "people", "children", "morning", "evening", "museum", "piano", "umbrella", "kitchen", "office",
+    "meeting", "yesterday", "tickets", "neighbours", "forgotten", "learning", "sentences", "numbers",
+    "bought", "smells", "fresh", "later", "weekend", "birthday", "computer", "internet", "chocolate",
+    "holiday", "question", "answer", "football", "station", "country", "city", "money", "window",
+    "picture", "story", "paper", "tea", "bread", "sky", "time", "what", "is", "it",
 )
 _TOKEN = re.compile(r"^[a-z][a-z']*$")
 
@@ -88,9 +75,9 @@ def _phrases(items: Iterable[str], known: Optional[Callable[[str], bool]]) -> li
 
 def colour_phrases(lexicon: str = "core") -> list[str]:
     """Colour names the grammar may hear (see ``LEXICONS``)."""
-    names = set(COLOURS) | set(COLOUR_SYNONYMS)
+    names = set(COLOURS)
     if lexicon != "core":
-        names |= {w for ws in EXTRA_COLOUR_WORDS.values() for w in ws}
+        names |= set(COLOUR_SYNONYMS) | {w for ws in EXTRA_COLOUR_WORDS.values() for w in ws}
     if lexicon == "full":
         names |= set(colour_table())
     return sorted(names)
@@ -98,9 +85,9 @@ def colour_phrases(lexicon: str = "core") -> list[str]:
 
 def shape_phrases(lexicon: str = "core") -> list[str]:
     """Shape nouns (singular and plural) the grammar may hear (see ``LEXICONS``)."""
-    names = set(SHAPE_WORDS)
+    names = {w for ws in SHAPES.values() for w in ws}
     if lexicon != "core":
-        names |= {w for ws in EXTRA_SHAPE_WORDS.values() for w in ws}
+        names |= set(SHAPE_WORDS) | {w for ws in EXTRA_SHAPE_WORDS.values() for w in ws}
     if lexicon == "full":
         names |= {n for n in shape_table() if n not in language.MOTION_WORDS}
     return sorted(names)
@@ -117,20 +104,17 @@ def grammar_rules(known: Optional[Callable[[str], bool]] = None, lexicon: str = 
     """Rule name -> alternatives (word sequences), before JSGF formatting."""
     if lexicon not in LEXICONS:
         raise ValueError(f"lexicon must be one of {LEXICONS}, not {lexicon!r}")
-    sound_adjectives = [w for w in SOUND_WORDS if w.endswith("ing") or w in ("noisy", "loud", "louder", "loudest")]
+    sound_adjectives = [w for w in SOUND_WORDS if w in SPOKEN_SOUND_WORDS]
     return {
         "stopword": _phrases(list(STOP_WORDS) + ["emergency stop", "stop now"], known),
         "prefix": _phrases(PREFIXES, known),
         "suffix": _phrases(SUFFIXES, known),
-        "motion": _phrases(VERB_FORMS, known),
-        "prep": _phrases(PREPOSITIONS, known),
-        "transitive": _phrases(TRANSITIVE, known),
+        "verb": _phrases(VERBS, known),
         "det": _phrases(DETERMINERS, known),
         "colour": _phrases(colour_phrases(lexicon), known),
         "shape": _phrases(shape_phrases(lexicon), known),
-        "noun": _phrases(OBJECT_NOUNS, known),
         "soundadj": _phrases(sound_adjectives, known),
-        "soundnoun": _phrases([w for w in SOUND_NOUNS if not w.endswith("s")], known),
+        "soundnoun": _phrases([w for w in SOUND_NOUNS if w in SPOKEN_SOUND_WORDS], known),
         "filler": _phrases(FILLER_WORDS, known),
     }
 
@@ -139,13 +123,10 @@ def grammar_rules(known: Optional[Callable[[str], bool]] = None, lexicon: str = 
 # weight against the commands trades rejections of commands for false commands (docs/hearing.md).
 STRUCTURE = (
     "public <utterance> = /{command_weight}/ <stop> | /{command_weight}/ <goto> | /1/ <filler>+;",
-    "<stop> = [<prefix>] <stopword> [<suffix>];",
-    "<goto> = [<prefix>] [<verb>] [<det>] <object> [<suffix>];",
-    "<verb> = <motion> <prep> | <motion> | <transitive>;",
-    "<object> = <colour> <shape> | <colour> <noun> | <shape> | <colour> <shape> <soundclause>"
-    " | <shape> <soundclause> | <noun> <soundclause> | <soundadj> <noun> | <soundadj> <shape> | <soundnoun>;",
-    "<soundclause> = that is <soundadj> | that is making a <soundnoun> | making a <soundnoun> | you hear"
-    " | you can hear;",
+    "<stop> = [please] <stopword>;",
+    "<goto> = [<prefix>] [<verb>] [<det>] <object> [<soundclause>] [<suffix>];",
+    "<object> = <colour> <shape> | <colour> one | <shape> | one | <soundadj> one | <soundnoun>;",
+    "<soundclause> = that is <soundadj> | that is making a <soundnoun> | you hear;",
 )
 
 
@@ -165,9 +146,15 @@ def filler_words() -> frozenset[str]:
     return frozenset(FILLER_WORDS)
 
 
+def _structure_words() -> set[str]:
+    """The literal words of ``STRUCTURE`` (outside rule references and weights)."""
+    text = re.sub(r"<[^>]*>|/[^/]*/", " ", " ".join(line.split("=", 1)[1] for line in STRUCTURE))
+    return {w for w in re.findall(r"[a-z']+", text)}
+
+
 def grammar_words(known: Optional[Callable[[str], bool]] = None, lexicon: str = "core") -> frozenset[str]:
     """Every word the grammar can produce."""
-    words: set[str] = set()
+    words: set[str] = set(_structure_words())
     for alternatives in grammar_rules(known, lexicon).values():
         for phrase in alternatives:
             words.update(phrase.split())

@@ -51,7 +51,7 @@ class PocketSphinxRecognizer:
     streaming = True
 
     def __init__(self, lexicon: str = "core", command_weight: float = 8.0, dither: bool = True,
-                 beam: float = 1e-20) -> None:
+                 beam: float = 1e-48) -> None:
         try:
             from pocketsphinx import Decoder
         except ImportError:
@@ -60,10 +60,9 @@ class PocketSphinxRecognizer:
             raise RecognizerError(f"lexicon must be one of {LEXICONS}, not {lexicon!r}")
         # Dither: digital silence (synthetic or muted input) has log(0) energies that derail the
         # front end; a least-significant-bit of noise costs nothing on real microphones.
-        # Beams far narrower than the defaults (1e-48): the filler loop makes the search space large,
-        # and the defaults decode junk at a fraction of real time on one core.
-        self._decoder = Decoder(loglevel="FATAL", dither=dither, samprate=TARGET_RATE, beam=beam, pbeam=beam,
-                                wbeam=beam * 1e5, maxhmmpf=3000)
+        # The default beams: narrower ones (1e-20) decode faster but often lose every path to the
+        # grammar's final state and hear nothing (docs/hearing.md).
+        self._decoder = Decoder(loglevel="FATAL", dither=dither, samprate=TARGET_RATE, beam=beam, pbeam=beam)
         dictionary = Path(self._decoder.config["dict"])
         words = _dictionary_words(dictionary)
         self.grammar = command_grammar(words.__contains__, lexicon, command_weight)
