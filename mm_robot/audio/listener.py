@@ -119,7 +119,7 @@ class Listener:
         self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet a whole VAD frame
         self._clock = 0.0  # audio time (s) of the first pending sample
         self._start = 0.0
-        self._stop_sent = False
+        self._stop_sent = self._stop_seen = False
 
     def reset(self) -> None:
         """Forget the stream (a new source, or between evaluation trials); counters are kept."""
@@ -170,7 +170,7 @@ class Listener:
 
     def _start_utterance(self, start: float) -> None:
         self.recognizer.start()
-        self._start, self._stop_sent = start, False
+        self._start, self._stop_sent, self._stop_seen = start, False, False
 
     def _feed(self, frames: list[np.ndarray]) -> None:
         if frames:
@@ -180,7 +180,11 @@ class Listener:
         if not self.config.spot_stop_words or self._stop_sent or not getattr(self.recognizer, "streaming", False):
             return None
         partial = self.recognizer.partial()
-        if partial and is_stop(partial):
+        heard = bool(partial) and is_stop(partial)
+        # A running hypothesis flickers ("look" is briefly "stay"): the stop word must hold over
+        # two consecutive chunks. The end of the utterance still catches a stop this misses.
+        self._stop_seen, confirmed = heard, heard and self._stop_seen
+        if confirmed:
             self._stop_sent = True
             self.stats.stops_spotted += 1
             return SpokenStop(partial, stamp, 1000.0 * (time.perf_counter() - begin))
