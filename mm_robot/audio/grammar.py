@@ -130,6 +130,20 @@ STRUCTURE = (
 )
 
 
+# Words that never end a sentence of the grammar. When the search loses every path to the final
+# state, pocketsphinx returns the best partial path ("find the blue capsule you" of "... you hear");
+# these are trimmed from its end so a cut-off clause does not change the reading.
+OPEN_ENDINGS = frozenset({"that", "is", "you", "making", "a", "can", "could", "would", "please"})
+
+
+def trim_open_ending(text: str) -> str:
+    """``text`` without trailing words that cannot end a sentence of the grammar."""
+    words = text.split()
+    while len(words) > 1 and words[-1] in OPEN_ENDINGS:
+        words.pop()
+    return " ".join(words)
+
+
 def command_grammar(known: Optional[Callable[[str], bool]] = None, lexicon: str = "core",
                     command_weight: float = 1.0) -> str:
     """The JSGF grammar of the command language (see the module docstring). ``known(word)`` says

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .grammar import LEXICONS, command_grammar, filler_words
+from .grammar import LEXICONS, command_grammar, filler_words, trim_open_ending
 from .signal import TARGET_RATE
 
 
@@ -98,7 +98,7 @@ class PocketSphinxRecognizer:
         self._decoder.end_utt()
         self._active = False
         hyp = self._decoder.hyp()
-        text = hyp.hypstr.strip() if hyp is not None else ""
+        text = trim_open_ending(hyp.hypstr.strip()) if hyp is not None else ""
         self._decode_s += time.perf_counter() - begin
         words = text.split()
         rejected = not words or any(w in self._fillers for w in words)
