@@ -36,7 +36,7 @@ class HearingConfig:
     lexicon: str = setting("core", "pocketsphinx grammar words: core (world colours, shapes, synonyms), "
                            "extended (+ the extra words), full (+ colour-survey and WordNet names).",
                            choices=("core", "extended", "full"), read_only=True)
-    command_weight: float = setting(8.0, "pocketsphinx: weight of commands against the out-of-grammar filler "
+    command_weight: float = setting(100.0, "pocketsphinx: weight of commands against the out-of-grammar filler "
                                     "loop (higher: fewer rejections, more false commands).", low=0.01,
                                     high=1000.0, read_only=True)
     whisper_model: str = setting("openai/whisper-tiny.en", "whisper backend: hub name or local directory.",
@@ -48,6 +48,9 @@ class HearingConfig:
     vad_threshold: float = setting(0.5, "silero-vad speech probability that starts an utterance.",
                                    low=0.05, high=0.99)
     end_silence_ms: float = setting(192.0, "Silence that ends an utterance (ms).", low=32.0, high=2000.0)
+    floor_margin_db: float = setting(6.0, "A frame is speech only this far above the background's level (dB; "
+                                     "the quietest frame of the last 1.5 s); 0 = the VAD alone.", low=0.0,
+                                     high=30.0)
     max_utterance_s: float = setting(8.0, "Longest utterance (s); longer speech is cut there.", low=1.0,
                                      high=30.0, read_only=True)
     spot_stop_words: bool = setting(True, "Publish a stop as soon as the running hypothesis holds a stop word.")
@@ -113,6 +116,7 @@ class Listener:
         self.segmenter = Segmenter(VadSettings(start_threshold=config.vad_threshold,
                                                end_threshold=max(0.05, config.vad_threshold - 0.15),
                                                end_silence_ms=config.end_silence_ms,
+                                               floor_margin_db=config.floor_margin_db,
                                                max_utterance_s=config.max_utterance_s))
         self.stats = HearingStats()
         self._resampler: Optional[StreamResampler] = None

@@ -50,7 +50,7 @@ class PocketSphinxRecognizer:
     name = "pocketsphinx"
     streaming = True
 
-    def __init__(self, lexicon: str = "core", command_weight: float = 8.0, dither: bool = True,
+    def __init__(self, lexicon: str = "core", command_weight: float = 100.0, dither: bool = True,
                  beam: float = 1e-48) -> None:
         try:
             from pocketsphinx import Decoder
@@ -62,28 +62,38 @@ class PocketSphinxRecognizer:
         # front end; a least-significant-bit of noise costs nothing on real microphones.
         # The default beams: narrower ones (1e-20) decode faster but often lose every path to the
         # grammar's final state and hear nothing (docs/hearing.md).
-        self._decoder = Decoder(loglevel="FATAL", dither=dither, samprate=TARGET_RATE, beam=beam, pbeam=beam)
+        settings = dict(loglevel="FATAL", dither=dither, samprate=TARGET_RATE, beam=beam, pbeam=beam)
+        # Two decoders on the same grammar: one follows the utterance as it is spoken (its running
+        # hypothesis is where a stop word is spotted early), the other decodes the whole utterance
+        # once it has ended, with the cepstral mean of that utterance ("batch" normalisation):
+        # the running decoder's live mean hears far worse in noise (docs/hearing.md).
+        self._decoder = Decoder(**settings)
+        self._batch = Decoder(**settings)
         dictionary = Path(self._decoder.config["dict"])
         words = _dictionary_words(dictionary)
         self.grammar = command_grammar(words.__contains__, lexicon, command_weight)
-        self._decoder.add_jsgf_string("commands", self.grammar.encode("utf-8"))
-        self._decoder.activate_search("commands")
+        for decoder in (self._decoder, self._batch):
+            decoder.add_jsgf_string("commands", self.grammar.encode("utf-8"))
+            decoder.activate_search("commands")
         self._fillers = filler_words()
         self._active = False
         self._decode_s = 0.0
+        self._audio: list[bytes] = []
 
     def start(self) -> None:
         if self._active:
             self._decoder.end_utt()
         self._decoder.start_utt()
-        self._active, self._decode_s = True, 0.0
+        self._active, self._decode_s, self._audio = True, 0.0, []
 
     def feed(self, samples: np.ndarray) -> None:
         """Decode more of the utterance (16 kHz mono float32)."""
         if not self._active:
             self.start()
         begin = time.perf_counter()
-        self._decoder.process_raw(_pcm16(samples), no_search=False, full_utt=False)
+        pcm = _pcm16(samples)
+        self._audio.append(pcm)
+        self._decoder.process_raw(pcm, no_search=False, full_utt=False)
         self._decode_s += time.perf_counter() - begin
 
     def partial(self) -> str:
@@ -97,7 +107,11 @@ class PocketSphinxRecognizer:
             self.start()
         self._decoder.end_utt()
         self._active = False
-        hyp = self._decoder.hyp()
+        self._batch.start_utt()
+        self._batch.process_raw(b"".join(self._audio), no_search=False, full_utt=True)
+        self._batch.end_utt()
+        self._audio = []
+        hyp = self._batch.hyp()
         text = trim_open_ending(hyp.hypstr.strip()) if hyp is not None else ""
         self._decode_s += time.perf_counter() - begin
         words = text.split()

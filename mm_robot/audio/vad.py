@@ -79,10 +79,27 @@ class VadSettings:
     end_silence_ms: float = 192.0  # this much silence ends an utterance
     pre_roll_ms: float = 192.0  # audio kept from before the start (the first phoneme's onset)
     max_utterance_s: float = 8.0  # an utterance is cut here (bounded buffers, convention 11)
+    # A frame is speech only when it is also this far above the background's level (the quietest
+    # frame of the last ``floor_window_s``): silero-vad takes babble for speech, and without the
+    # gate an utterance in a babbling room never ends.
+    floor_margin_db: float = 6.0
+    floor_window_s: float = 1.5
+
+
+class NoiseFloor:
+    """The background's level: the quietest frame (dB RMS) of a sliding window (minimum statistics)."""
+
+    def __init__(self, frames: int) -> None:
+        self._levels: list[float] = []
+        self._frames = max(1, frames)
+
+    def update(self, level_db: float) -> float:
+        self._levels = (self._levels + [level_db])[-self._frames:]
+        return min(self._levels)
 
 
 class Segmenter:
-    """Frame probabilities -> utterance events. :meth:`push` takes one frame and its probability
+    """Frame probabilities (gated by the level above the background) -> utterance events. :meth:`push` takes one frame and its probability
     and returns ``("start", pre_roll_frames)``, ``("speech", [frame])``, ``("end", [])``,
     ``("drop", [])`` (a burst too short to be speech) or None (silence)."""
 
@@ -93,12 +110,16 @@ class Segmenter:
         self._end_frames = max(1, round(settings.end_silence_ms / ms))
         self._pre_frames = max(0, round(settings.pre_roll_ms / ms))
         self._max_frames = max(1, round(settings.max_utterance_s * 1000.0 / ms))
+        self._floor = NoiseFloor(round(settings.floor_window_s * 1000.0 / ms))
         self._pre: list[np.ndarray] = []
         self.active = False
         self._speech = self._silence = self._length = 0
 
     def push(self, frame: np.ndarray, probability: float) -> Optional[tuple[str, list[np.ndarray]]]:
         s = self.settings
+        level = 20.0 * np.log10(max(float(np.sqrt(np.mean(np.square(frame, dtype=np.float64)))), 1e-6))
+        if level < self._floor.update(level) + s.floor_margin_db:
+            probability = min(probability, 0.0)  # no louder than the background: not the talker
         if not self.active:
             self._pre = (self._pre + [frame])[-(self._pre_frames + 1):]
             if probability >= s.start_threshold:
