@@ -181,3 +181,17 @@ def _tiny_whisper_tokenizer(transformers, folder):
     tokenizer = transformers.WhisperTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
     tokenizer.add_special_tokens({"additional_special_tokens": specials})
     return tokenizer
+
+
+def test_an_utterance_over_babble_ends_when_the_talker_stops_though_the_vad_still_hears_speech():
+    from mm_robot.audio.vad import FRAME, Segmenter, VadSettings
+    rng = np.random.default_rng(3)
+    segmenter = Segmenter(VadSettings())
+    babble = [0.01 * rng.standard_normal(FRAME).astype(np.float32) for _ in range(100)]
+    talker = [0.1 * rng.standard_normal(FRAME).astype(np.float32) for _ in range(30)]
+    events = [segmenter.push(f, 0.9) for f in babble[:50] + talker + babble[50:]]  # the VAD says speech throughout
+    kinds = [e[0] for e in events if e is not None]
+    assert kinds[0] == "start" and kinds.count("end") == 1 and kinds.index("end") < len(kinds)
+    assert all(e is None for e in events[:45])  # babble alone never starts an utterance
+    ungated = Segmenter(VadSettings(floor_margin_db=0.0))
+    assert not any(e and e[0] == "end" for e in (ungated.push(f, 0.9) for f in babble + talker + babble))
