@@ -46,11 +46,12 @@ class HearingConfig:
     min_confidence: float = setting(0.6, "A transcript becomes a command at this confidence or above.",
                                     low=0.0, high=1.0)
     vad_threshold: float = setting(0.5, "silero-vad speech probability that starts an utterance.",
-                                   low=0.05, high=0.99)
-    end_silence_ms: float = setting(192.0, "Silence that ends an utterance (ms).", low=32.0, high=2000.0)
+                                   low=0.05, high=0.99, read_only=True)
+    end_silence_ms: float = setting(192.0, "Silence that ends an utterance (ms).", low=32.0, high=2000.0,
+                                    read_only=True)
     floor_margin_db: float = setting(6.0, "A frame is speech only this far above the background's level (dB; "
                                      "the quietest frame of the last 1.5 s); 0 = the VAD alone.", low=0.0,
-                                     high=30.0)
+                                     high=30.0, read_only=True)
     max_utterance_s: float = setting(8.0, "Longest utterance (s); longer speech is cut there.", low=1.0,
                                      high=30.0, read_only=True)
     spot_stop_words: bool = setting(True, "Publish a stop as soon as the running hypothesis holds a stop word.")
