@@ -74,7 +74,7 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
             time.sleep(0.02)  # a sensor subscription keeps the latest message only: do not outrun it
         time.sleep(1.0)
         clock = [0.0]
-        _play(probe, audio, _speech("find the blue box"), clock)  # warms the recogniser's running mean
+        _play(probe, audio, _speech("find the blue box"), clock)  # warms the live decoder's running mean (stop spotting)
         time.sleep(1.0)
         commands.clear()
         _play(probe, audio, _speech("go to the red ball"), clock)

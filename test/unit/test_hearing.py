@@ -104,9 +104,8 @@ def listener():
         pytest.skip("espeak-ng is not installed")
     from mm_robot.audio.listener import HearingConfig, Listener
     listener = Listener(HearingConfig())
-    # pocketsphinx normalises cepstra with a running mean that starts from a generic estimate:
-    # the first utterance after start is heard worse (docs/hearing.md). Warm it, as a robot's
-    # first seconds of sound would.
+    # The live decoder (stop spotting) normalises cepstra with a running mean that starts from a
+    # generic estimate: warm it, as a robot's first seconds of sound would (docs/hearing.md).
     _stream(listener, "find the blue box")
     return listener
 
