@@ -74,7 +74,7 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
             time.sleep(0.02)  # a sensor subscription keeps the latest message only: do not outrun it
         time.sleep(1.0)
         clock = [0.0]
-        _play(probe, audio, _speech("find the blue box"), clock)  # warms the live decoder's running mean (stop spotting)
+        _play(probe, audio, _speech("find the blue box"), clock)  # warms the live decoder (stop spotting)
         time.sleep(1.0)
         commands.clear()
         _play(probe, audio, _speech("go to the red ball"), clock)
@@ -93,7 +93,8 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
             return (int(values.get("errors.audio.audio_nonfinite", 0)) >= 5
                     and int(values.get("errors.audio.audio_layout", 0)) >= 5
                     and int(values.get("errors.audio.audio_format", 0)) >= 5
-                    and int(values.get("clipped_chunks", 0)) >= 5 and int(values.get("silent_chunks", 0)) >= 5 and int(values.get("utterances", 0)) >= 4)
+                    and int(values.get("clipped_chunks", 0)) >= 5 and int(values.get("silent_chunks", 0)) >= 5
+                    and int(values.get("utterances", 0)) >= 4)
         assert probe.wait_for(counted, 5.0), probe.latest_diagnostic("speech_node")
         assert supervisor.poll() is None  # alive
     finally:
