@@ -194,3 +194,13 @@ def test_an_utterance_over_babble_ends_when_the_talker_stops_though_the_vad_stil
     assert all(e is None for e in events[:45])  # babble alone never starts an utterance
     ungated = Segmenter(VadSettings(floor_margin_db=0.0))
     assert not any(e and e[0] == "end" for e in (ungated.push(f, 0.9) for f in babble + talker + babble))
+
+
+def test_evaluate_speech_writes_its_json_and_markdown(listener, tmp_path):
+    import json
+    from mm_robot.evaluation.speech import evaluate_speech_main
+    assert evaluate_speech_main(["--utterances", "2", "--snr", "20", "--voices", "en-us+m3",
+                                 "--noise-minutes", "0.05", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "speech_eval.json").read_text())
+    assert len(report["trials"]) == 2 and set(report["noise_only"]) == {"white", "babble"}
+    assert "all@20dB" in report["summary"] and "| noise only |" in (tmp_path / "speech_eval.md").read_text()
