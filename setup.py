@@ -58,12 +58,15 @@ setup(
         "ros": [
             "ros-rclpy[fastrtps]", "ros-std-msgs", "ros-std-srvs", "ros-sensor-msgs",
             "ros-geometry-msgs", "ros-nav-msgs", "ros-visualization-msgs",
-            "ros-diagnostic-msgs", "ros-rosgraph-msgs",
+            "ros-diagnostic-msgs", "ros-rosgraph-msgs", "ros-lifecycle-msgs",
         ],
         # Hearing (speech_node, mm-robot evaluate-speech): the VAD's and the recogniser's models ship
         # inside these packages; espeak-ng (Debian) synthesises the evaluation's speech.
         "speech": ["pocketsphinx>=5", "silero-vad>=5"],
-        "test": ["pytest>=7", "hypothesis>=6", "lxml>=4.9"],
+        # Recording and replay (mm-robot record | replay, docs/recording.md): rosbag2 MCAP bags.
+        "bags": ["rosbags>=0.10"],
+        # mcap + mcap-ros2-support: a second, independent reader of the bags in the tests.
+        "test": ["pytest>=7", "hypothesis>=6", "lxml>=4.9", "mcap>=1.1", "mcap-ros2-support>=0.5"],
     },
     zip_safe=True,
     maintainer="mm_robot developers",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .bringup.graph import GraphOptions  # ROS-free data
+from .core.lifecycle import TRANSITIONS
 
 DEFAULT_POLICY = GraphOptions().policy
 
@@ -35,6 +36,8 @@ def _graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params-file", default=None, help="ROS parameters YAML (default: config/mm_robot.yaml)")
     parser.add_argument("--use-sim-time", action="store_true")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--no-autostart", dest="autostart", action="store_false",
+                        help="leave managed nodes (fusion_node) unconfigured for `mm-robot lifecycle`")
 
 
 def _policy_argument(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +51,8 @@ def _options(args):
         raise SystemExit(f"mm-robot: --params-file {args.params_file}: no such file")
     return GraphOptions(namespace=args.namespace, use_sim_time=args.use_sim_time, camera=args.camera,
                         policy=args.policy, checkpoint=args.checkpoint, microphone=args.microphone,
-                        speech=getattr(args, "speech", False), params_file=args.params_file)
+                        speech=getattr(args, "speech", False), params_file=args.params_file,
+                        autostart=getattr(args, "autostart", True))
 
 
 def cmd_up(args) -> int:
@@ -98,6 +102,11 @@ def cmd_estop(args) -> int:
     return estop(engage=not args.reset)
 
 
+def cmd_lifecycle(args) -> int:
+    from .ros.tools import lifecycle
+    return lifecycle(args.node, args.transition)
+
+
 def cmd_params(args) -> int:
     from .bringup.parameter_docs import params_markdown, params_yaml, write_generated_docs
     if args.write:
@@ -115,8 +124,19 @@ def cmd_params(args) -> int:
 def cmd_sim(args) -> int:
     from .evaluation.graph import run_scenario
     os.environ.setdefault("MUJOCO_GL", "egl")
-    result = run_scenario(args.scenario, args.out, _options(args), video=args.video, mode=args.mode,
-                          timeout=args.timeout)
+    recorder = None
+    if args.record:
+        from .ros.recorder import DEFAULT_TOPICS, Recorder
+        if Path(args.record).exists():
+            raise SystemExit(f"mm-robot sim: --record {args.record} exists; a bag is never overwritten")
+        recorder = Recorder(args.record, DEFAULT_TOPICS, use_sim_time=True)
+    try:
+        result = run_scenario(args.scenario, args.out, _options(args), video=args.video, mode=args.mode,
+                              timeout=args.timeout)
+    finally:
+        if recorder is not None:
+            counts = recorder.close()
+            print(f"recorded {sum(counts.values())} messages to {args.record}")
     verdict = "SUCCESS" if result.get("success") else "FAILURE"
     print(f"{verdict}: {result.get('scenario')} in {result.get('time', float('nan')):.1f} s sim time, "
           f"path {result.get('path_length', float('nan')):.1f} m, collisions {result.get('collisions', '?')}"
@@ -135,6 +155,33 @@ def cmd_eval(args) -> int:
         print(f"{policy:<9} {stats['success_rate']:.0%} of {stats['scenarios']}  ({by})")
     print(f"report: {Path(args.out) / 'report.md'}")
     return 0
+
+
+def cmd_record(args) -> int:
+    from .bags.store import BagError
+    from .ros.recorder import record
+    try:
+        return record(args.out, args.topics, args.duration, namespace=args.namespace,
+                      use_sim_time=args.use_sim_time)
+    except BagError as error:
+        print(f"mm-robot record: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_replay(args) -> int:
+    from .bags.compare import summary
+    from .bags.store import BagError
+    from .ros.replay import replay, write_report
+    options = GraphOptions(policy=args.policy, checkpoint=args.checkpoint, params_file=args.params_file)
+    try:
+        report = replay(args.bag, options, rate=args.rate, lockstep=args.lockstep)
+    except (BagError, RuntimeError) as error:
+        print(f"mm-robot replay: {error}", file=sys.stderr)
+        return 2
+    path = write_report(report, args.report or Path("runs/replay") / (Path(args.bag).name + ".json"))
+    print(summary(report))
+    print(f"report: {path}")
+    return 0 if report["agreement"] >= args.min_agreement else 1
 
 
 def _bench(argv: Sequence[str]) -> int:
@@ -169,6 +216,42 @@ def cmd_sros2_policy(args) -> int:
     from .bringup.security import policy_xml
     print(policy_xml(args.namespace), end="")
     return 0
+
+
+def _bag_parsers(sub) -> None:
+    """``record`` and ``replay`` (docs/recording.md)."""
+    rec = sub.add_parser("record", help="record topics into a rosbag2 MCAP bag until Ctrl-C (docs/recording.md)")
+    rec.add_argument("topics", nargs="*", help="topics (default: camera, camera_info, audio, command, "
+                     "decision, grounding, cmd_vel, diagnostics)")
+    rec.add_argument("--out", required=True, metavar="BAG", help="the bag directory to create")
+    rec.add_argument("--namespace", default="", help="the robot's namespace")
+    rec.add_argument("--use-sim-time", action="store_true", help="log times on /clock (a simulator run)")
+    rec.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    rec.set_defaults(func=cmd_record)
+
+    rep = sub.add_parser("replay", help="replay a bag into a fresh graph and compare its decisions with the "
+                         "recorded ones (docs/recording.md)")
+    rep.add_argument("bag")
+    _policy_argument(rep)
+    rep.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
+    rep.add_argument("--params-file", default=None)
+    rep.add_argument("--rate", type=float, default=1.0, help="replay speed (x recorded time)")
+    rep.add_argument("--lockstep", action="store_true", help="also wait for the graph's decision on each "
+                     "frame (and after each command) before the next: every frame decided however slow "
+                     "the machine")
+    rep.add_argument("--report", default=None, help="JSON report path (default: runs/replay/<bag name>.json)")
+    rep.add_argument("--min-agreement", type=float, default=0.0,
+                     help="exit 1 when the agreement is below this fraction")
+    rep.set_defaults(func=cmd_replay)
+
+
+def _lifecycle_parser(sub) -> None:
+    life = sub.add_parser("lifecycle", help="show a managed node's state, or ask it for a transition "
+                          "(docs/commands.md)")
+    life.add_argument("node", help="a managed node, e.g. fusion_node (or robot1/fusion_node)")
+    life.add_argument("transition", nargs="?", choices=tuple(TRANSITIONS),
+                      help="configure (load the model), activate, deactivate (zero proposals), cleanup, shutdown")
+    life.set_defaults(func=cmd_lifecycle)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,8 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--video", default="mp4", choices=("mp4", "gif", "none"))
     sim.add_argument("--mode", default="lockstep", choices=("lockstep", "realtime"))
     sim.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit (s)")
+    sim.add_argument("--record", default=None, metavar="BAG",
+                     help="also record the run into this new rosbag2 MCAP bag (docs/recording.md)")
     sim.set_defaults(func=cmd_sim, namespace="", camera="sim", microphone=False, params_file=None,
                      use_sim_time=True, duration=None)
+
+    _bag_parsers(sub)
+    _lifecycle_parser(sub)
 
     ev = sub.add_parser("eval", help="closed-loop success over a scenario suite, policies side by side")
     ev.add_argument("--suite", default="scenarios/public")

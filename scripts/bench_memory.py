@@ -53,7 +53,8 @@ def main() -> int:
         probe.wait_for(lambda: len(probe.decisions) > 5 and probe.command_pub.get_subscription_count() >= 2, 60.0)
         pids = {r.spec.name: r.process.pid for r in supervisor.running}
         junk = invalid_commands(random.Random(0))
-        for i, text in enumerate(tqdm(distinct_commands(args.commands, seed=0), desc="distinct commands", disable=None)):
+        commands = tqdm(distinct_commands(args.commands, seed=0), desc="distinct commands", disable=None)
+        for i, text in enumerate(commands):
             probe.say(text)
             for _ in range(5):
                 item = next(junk)

@@ -23,8 +23,17 @@ from typing import Callable, Iterable, Optional
 
 from ..core import language
 from ..core.lexicon import colour_table, shape_table
-from ..core.vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS, SHAPES,
-                               SOUND_NOUNS, SOUND_WORDS, STOP_WORDS)
+from ..core.vocabulary import (
+    COLOUR_SYNONYMS,
+    COLOURS,
+    EXTRA_COLOUR_WORDS,
+    EXTRA_SHAPE_WORDS,
+    SHAPE_WORDS,
+    SHAPES,
+    SOUND_NOUNS,
+    SOUND_WORDS,
+    STOP_WORDS,
+)
 
 GRAMMAR_NAME = "mm_robot"
 # core: the world's nine colours and its shape words; extended: + colour synonyms, plurals: + the vocabulary's extra

@@ -100,8 +100,9 @@ class NoiseFloor:
 
 class Segmenter:
     """Frame probabilities (gated by the level above the background) -> utterance events.
-    :meth:`push` takes one frame and its probability and returns ``("start", pre_roll_frames)``, ``("speech", [frame])``, ``("end", [])``,
-    ``("drop", [])`` (a burst too short to be speech) or None (silence)."""
+    :meth:`push` takes one frame and its probability and returns ``("start", pre_roll_frames)``,
+    ``("speech", [frame])``, ``("end", [frame])``, ``("drop", [frame])`` (a burst too short to be
+    speech) or None (silence)."""
 
     def __init__(self, settings: VadSettings = VadSettings()) -> None:
         ms = 1000.0 * FRAME / TARGET_RATE

@@ -69,6 +69,7 @@ class GraphOptions:
     microphone: bool = False
     speech: bool = False  # start speech_node: spoken commands from audio/raw (microphone or sim)
     params_file: Optional[str] = None
+    autostart: bool = True  # managed nodes configure and activate themselves (mm_robot.core.lifecycle)
 
 
 NODE_EXECUTABLES = ("camera_node", "microphone_node", "speech_node", "fusion_node", "safety_controller_node",
@@ -119,7 +120,7 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
         nodes.append(NodeSpec("microphone_node", "microphone_node"))
     if options.speech:
         nodes.append(NodeSpec("speech_node", "speech_node"))
-    fusion_params = {"policy": options.policy, "use_audio": options.microphone}
+    fusion_params = {"policy": options.policy, "use_audio": options.microphone, "autostart": options.autostart}
     if options.checkpoint:
         fusion_params["checkpoint"] = options.checkpoint
     nodes.append(NodeSpec("fusion_node", "fusion_node", fusion_params))

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from ..audio.listener import HearingConfig
 from ..core.config import describe, settings_of
+from ..core.lifecycle import ManagedNodeConfig
 from ..core.safety import SafetyConfig, SafetyNodeConfig
 from ..core.validation import InputLimits
 from ..policies.runner import FusionNodeConfig
-from ..audio.listener import HearingConfig
 from ..sim.session import SimNodeConfig
 from ..sources.audio import MicrophoneConfig
 from ..sources.camera import CameraConfig
@@ -24,7 +25,7 @@ NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
     "speech_node": [("", HearingConfig), ("limits.", InputLimits)],
-    "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits)],
+    "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits), ("", ManagedNodeConfig)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],
 }

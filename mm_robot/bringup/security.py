@@ -11,6 +11,9 @@ any rclpy node uses: ``/rosout``, ``/parameter_events``, ``/clock`` (sim time) a
 and type-description services. The ``operator`` enclave is for people and tools: it may say
 commands, engage the e-stop and call ``estop/reset``, and watch the outputs.
 
+Managed nodes (``fusion_node``) also serve the lifecycle services and publish
+``~/transition_event``; the ``operator`` enclave may call them (``mm-robot lifecycle``).
+
 ``cmd_vel_proposal`` is a trusted interface: whoever may publish it can propose any velocity (the
 safety controller still caps and gates it), so only ``fusion_node`` may.
 """
@@ -18,6 +21,8 @@ safety controller still caps and gates it), so only ``fusion_node`` may.
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
+
+from ..core.lifecycle import LIFECYCLE_SERVICES, MANAGED_NODES, TRANSITION_EVENT_TOPIC
 
 # What every rclpy node uses, whatever it does.
 PARAMETER_SERVICES = ("~/describe_parameters", "~/get_parameter_types", "~/get_parameters",
@@ -55,6 +60,14 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
                                "speech/transcript", "/diagnostics", "camera/image_raw", "perception/debug_image"),
                  "request": ("estop/reset",)},
 }
+# Managed nodes (mm_robot.core.lifecycle) serve the lifecycle services under their own name and
+# announce transitions; operators may ask for transitions (mm-robot lifecycle).
+for _node in MANAGED_NODES:
+    _rules = PERMISSIONS[_node]
+    _rules["publish"] += (f"~/{TRANSITION_EVENT_TOPIC}",)
+    _rules["reply"] = _rules.get("reply", ()) + tuple(f"~/{name}" for name in LIFECYCLE_SERVICES)
+    PERMISSIONS["operator"]["request"] += tuple(f"{_node}/{name}" for name in LIFECYCLE_SERVICES)
+    PERMISSIONS["operator"]["subscribe"] += (f"{_node}/{TRANSITION_EVENT_TOPIC}",)
 NODE_ENCLAVES = tuple(n for n in PERMISSIONS if n != "operator")
 VERBS = ("publish", "subscribe", "reply", "request")
 

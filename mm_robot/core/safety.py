@@ -137,6 +137,11 @@ class SafetyFilter:
             self.ignored_commands += 1
         return effects
 
+    def on_commands_lost(self) -> None:
+        """The middleware lost commands (a reliable reader saw a gap): any of them may have been a
+        stop, so the loss counts as one (fail safe, convention 12); an understood go releases it."""
+        self._stopped_by_command = True
+
     def on_estop(self, engaged: bool) -> None:
         """``True`` latches; ``False`` alone never releases (use :meth:`reset_estop`)."""
         if engaged:

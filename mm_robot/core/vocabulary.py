@@ -36,7 +36,8 @@ SHAPES: dict[str, tuple[str, ...]] = {
 
 # More words a speaker might use (none is held out): the command language understands them, and
 # training re-words commands with them (mm_robot.training.phrasing).
-EXTRA_COLOUR_WORDS: dict[str, tuple[str, ...]] = {  # unambiguous in the XKCD colour survey (not "amber": yellow or orange?)
+# Unambiguous in the XKCD colour survey (not "amber": yellow or orange?).
+EXTRA_COLOUR_WORDS: dict[str, tuple[str, ...]] = {
     "red": ("ruby", "cherry"), "green": ("emerald", "grass green"),
     "blue": ("azure", "royal blue"), "yellow": ("lemon", "canary yellow"),
     "orange": ("tangerine", "pumpkin"), "purple": ("lavender", "plum"), "cyan": ("aqua", "aquamarine"),

@@ -230,7 +230,7 @@ def evaluate_speech(count: int = 240, snrs: Sequence[float] = SNRS, voices: Sequ
 
 def markdown(report: dict) -> str:
     cfg = report["config"]
-    lines = [f"# Speech evaluation\n",
+    lines = ["# Speech evaluation\n",
              f"{cfg['utterances']} utterances x {len(cfg['snr_db'])} SNRs; voices {', '.join(cfg['voices'])} "
              f"(tuned on {', '.join(cfg['tuning_voices'])}, held out here); speeds {cfg['speeds']}, pitches "
              f"{cfg['pitches']}; backend {cfg['hearing']['backend']}, lexicon {cfg['hearing']['lexicon']}.\n",

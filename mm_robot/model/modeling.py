@@ -101,15 +101,15 @@ class CrossModalBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, L, d) queries, y (B, N, d) image tokens -> fused (B, L, d), alpha (B, h, L, N)."""
-        b, l, d = x.shape
+        b, length, d = x.shape
         n = y.shape[1]
         xn, yn = self.norm_x(x), self.norm_y(y)
-        q = self.q(xn).view(b, l, self.heads, self.d_head).transpose(1, 2)  # (B, L, d) -> (B, h, L, d_h)
+        q = self.q(xn).view(b, length, self.heads, self.d_head).transpose(1, 2)  # (B, L, d) -> (B, h, L, d_h)
         k = self.k(yn).view(b, n, self.heads, self.d_head).transpose(1, 2)  # (B, N, d) -> (B, h, N, d_h)
         v = self.v(yn).view(b, n, self.heads, self.d_head).transpose(1, 2)  # (B, h, N, d_h)
         e = q @ k.transpose(-1, -2) / math.sqrt(self.d_head)  # e_ij: (B, h, L, N)
         alpha = e.softmax(dim=-1)  # softmax over image tokens j
-        attended = (alpha @ v).transpose(1, 2).reshape(b, l, d)  # (B, h, L, d_h) -> (B, L, d)
+        attended = (alpha @ v).transpose(1, 2).reshape(b, length, d)  # (B, h, L, d_h) -> (B, L, d)
         h_y = self.drop(self.out(attended))
         h_x = x
         if self.fusion == "concat":
@@ -527,11 +527,13 @@ class FusionModel(nn.Module):
 
 def default_model_card(model: FusionModel, metrics: Optional[dict[str, Any]] = None) -> str:
     cfg = model.config
+    bundled = cfg.text_encoder == "minilm"
+    text_source = (cfg.text_pretrained or "bundled all-MiniLM-L6-v2") if bundled else cfg.text_pretrained
     lines = [
         "# mm_robot fusion model", "",
         "Grounds a command in a camera image (box + presence) and proposes an action.", "",
         f"- vision encoder: `{cfg.vision_encoder}` ({cfg.vision_pretrained or 'trained from scratch'})",
-        f"- text encoder: `{cfg.text_encoder}` ({cfg.text_pretrained or 'bundled all-MiniLM-L6-v2' if cfg.text_encoder == 'minilm' else cfg.text_pretrained}), frozen={cfg.freeze_text}",
+        f"- text encoder: `{cfg.text_encoder}` ({text_source}), frozen={cfg.freeze_text}",
         f"- fusion: `{cfg.fusion}`, d_model={cfg.d_model}, input {cfg.image_height}x{cfg.image_width}",
         f"- parameters: {model.num_parameters():,} ({model.num_parameters(True):,} trainable)",
         f"- actions: {', '.join(cfg.actions)}",

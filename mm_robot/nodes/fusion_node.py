@@ -1,7 +1,9 @@
 """fusion_node: latest image, audio and command in; grounding, decision and a velocity proposal out.
 
-Subscriptions only validate and store (convention 3); the policy runs on a timer
-in its own callback group so a slow model never blocks input handling (R3, R11).
+Subscriptions only validate and store (convention 3); the policy runs on each new
+frame or command (a guard condition) and on a watchdog timer, in its own callback
+group, so a slow model never blocks input handling (R3, R11).
+A managed (lifecycle) node: it loads its model on ``configure`` and publishes only while active.
 Commands are read in order from a draining keep-all subscription, so a stop is
 never lost behind junk; text that is not understood is counted and answered with a
 ``not_understood`` decision, never handed to the model (R8, convention 12).
@@ -9,18 +11,23 @@ never lost behind junk; text that is not understood is counted and answered with
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 
 from geometry_msgs.msg import Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.duration import Duration
-from rclpy.node import Node
+from rclpy.guard_condition import GuardCondition
+from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
+from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from ..core.config import ConfigError
 from ..core.counters import ErrorLog
+from ..core.lifecycle import ManagedNodeConfig
 from ..core.records import Frame
 from ..core.validation import InputError, InputLimits
 from ..policies import load_policy
@@ -47,11 +54,39 @@ from ..ros.time import now_seconds
 
 
 
-class FusionNode(Node):
+class FusionNode(LifecycleNode):
+    """A managed node (mm_robot.core.lifecycle): ``configure`` loads the policy and creates the
+    inputs and outputs, ``activate`` starts deciding and publishing, ``deactivate`` sends a last
+    zero proposal and stops (the safety controller then holds cmd_vel at zero), ``cleanup`` and
+    ``shutdown`` release the model. Diagnostics run in every state."""
+
     def __init__(self) -> None:
         super().__init__("fusion_node")
         self.config: FusionNodeConfig = declare_config(self, FusionNodeConfig)
         self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
+        self.managed: ManagedNodeConfig = declare_config(self, ManagedNodeConfig)
+        watch_config(self, FusionNodeConfig, lambda: self.config, self._apply)
+        self.errors = ErrorLog(self.get_logger().warning)
+        self.audio_rate: int | None = None
+        self.runner: PolicyRunner | None = None
+        self.active = False
+        self.failure = ""  # why the last configure failed
+        self.ticks = 0
+        self.tick_errors = 0
+        # Transitions (lifecycle services) and ticks (policy group) run on different threads: a
+        # transition waits for the tick in flight, so deactivate's zero is the last proposal.
+        self.lock = threading.RLock()
+        self._entities: list = []  # what configure created and cleanup destroys
+        self._wake: GuardCondition | None = None
+        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
+        if self.managed.autostart:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise ConfigError(self.failure or "fusion_node: configure failed")
+            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                raise ConfigError("fusion_node: activate failed")
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         options = ({"checkpoint": self.config.checkpoint, "num_threads": self.config.policy_threads,
                     "cache_size": self.config.command_cache_size,
                     "allow_download": self.config.allow_model_download}
@@ -59,12 +94,23 @@ class FusionNode(Node):
         try:
             policy = load_policy(self.config.policy, self.get_logger().warning, **options)
         except (OSError, ValueError) as error:
-            raise ConfigError(f"fusion_node: cannot load policy {self.config.policy!r}: {error}") from None
-        self.runner = PolicyRunner(self.config, policy, self.limits)
-        watch_config(self, FusionNodeConfig, lambda: self.config, self._apply)
-        self.errors = ErrorLog(self.get_logger().warning)
-        self.audio_rate: int | None = None
+            self.failure = f"fusion_node: cannot load policy {self.config.policy!r}: {error}"
+            self.get_logger().error(self.failure)
+            return TransitionCallbackReturn.FAILURE
+        with self.lock:
+            self.runner = PolicyRunner(self.config, policy, self.limits)
+            self._create_inputs()
+            self._create_outputs()
+            policy_group = MutuallyExclusiveCallbackGroup()  # one inference at a time, apart from the inputs
+            self._wake = self.create_guard_condition(lambda: self._tick(fresh_only=True),
+                                                     callback_group=policy_group)
+            self._entities += [self._wake, self.create_timer(1.0 / self.config.rate_hz, self._tick,
+                                                             callback_group=policy_group)]
+        self.get_logger().info(f"configured: policy {policy.name!r} on each new frame; watchdog at "
+                               f"{self.config.rate_hz} Hz")
+        return TransitionCallbackReturn.SUCCESS
 
+    def _create_inputs(self) -> None:
         inputs = ReentrantCallbackGroup()
         subscriptions = [(CompressedImage, "camera/image_raw/compressed", self._on_compressed, qos.SENSOR)
                          if self.config.image_transport == "compressed"
@@ -73,34 +119,91 @@ class FusionNode(Node):
             subscriptions += [(Image, "audio/raw", self._on_audio, qos.SENSOR),
                               (String, "audio/info", self._on_audio_info, qos.LATCHED)]
         for msg_type, topic, callback, profile in subscriptions:
-            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
-            self.create_subscription(msg_type, topic, callback, profile, callback_group=inputs,
-                                     event_callbacks=events)
-        create_draining_subscription(self, String, "command", lambda batch: [self._on_command(m) for m in batch],
-                                     event_callbacks=qos_events_for(self, self.errors, "command", reliable=True))
+            events = qos_events_for(self, self.errors, topic)
+            self._entities.append(self.create_subscription(msg_type, topic, callback, profile,
+                                                           callback_group=inputs, event_callbacks=events))
+        self._entities.append(create_draining_subscription(
+            self, String, "command", lambda batch: [self._on_command(m) for m in batch],
+            event_callbacks=qos_events_for(self, self.errors, "command", keep_all=True)))
 
-        self.grounding_pub = self.create_publisher(String, "perception/grounding", qos.RELIABLE)
-        self.roi_pub = self.create_publisher(RegionOfInterest, "perception/target_roi", qos.RELIABLE)
-        self.debug_pub = self.create_publisher(Image, "perception/debug_image", qos.SENSOR_PUB)
-        self.marker_pub = self.create_publisher(MarkerArray, "perception/markers", qos.RELIABLE)
-        self.decision_pub = self.create_publisher(String, "decision", qos.RELIABLE)
-        self.proposal_pub = self.create_publisher(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
-        self.detections_pub = (self.create_publisher(Detection2DArray, "perception/detections", qos.RELIABLE)
+    def _create_outputs(self) -> None:
+        """Lifecycle publishers: they send only while the node is active."""
+        publish = self.create_lifecycle_publisher
+        self.grounding_pub = publish(String, "perception/grounding", qos.RELIABLE)
+        self.roi_pub = publish(RegionOfInterest, "perception/target_roi", qos.RELIABLE)
+        self.debug_pub = publish(Image, "perception/debug_image", qos.SENSOR_PUB)
+        self.marker_pub = publish(MarkerArray, "perception/markers", qos.RELIABLE)
+        self.decision_pub = publish(String, "decision", qos.RELIABLE)
+        self.proposal_pub = publish(Twist, "cmd_vel_proposal", qos.COMMAND_VELOCITY)
+        self.detections_pub = (publish(Detection2DArray, "perception/detections", qos.RELIABLE)
                                if Detection2DArray is not None else None)
-        self.ticks = 0
-        self.tick_errors = 0
-        policy_group = MutuallyExclusiveCallbackGroup()  # one inference at a time, apart from the inputs
-        self._wake = self.create_guard_condition(lambda: self._tick(fresh_only=True), callback_group=policy_group)
-        self.create_timer(1.0 / self.config.rate_hz, self._tick, callback_group=policy_group)
-        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f"policy {policy.name!r} on each new frame; watchdog at {self.config.rate_hz} Hz")
+        self._entities += [p for p in (self.grounding_pub, self.roi_pub, self.debug_pub, self.marker_pub,
+                                       self.decision_pub, self.proposal_pub, self.detections_pub) if p is not None]
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        with self.lock:
+            result = super().on_activate(state)  # enables the lifecycle publishers
+            self.active = True
+        self.get_logger().info("active: deciding and publishing")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        with self.lock:
+            self._last_zero()
+            self.active = False
+            result = super().on_deactivate(state)
+        self.get_logger().info("inactive: no proposals (the safety controller holds cmd_vel at zero)")
+        return result
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("unconfigured: policy released")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        with self.lock:
+            if self.active:
+                self._last_zero()
+                self.active = False
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        """Destroy what configure created and drop the policy (its model goes with it)."""
+        with self.lock:
+            for entity in self._entities:
+                if isinstance(entity, LifecyclePublisher):
+                    self.destroy_lifecycle_publisher(entity)
+                elif isinstance(entity, Timer):
+                    self.destroy_timer(entity)
+                elif isinstance(entity, GuardCondition):
+                    self.destroy_guard_condition(entity)
+                else:
+                    self.destroy_subscription(entity)
+            self._entities = []
+            self._wake = None
+            self.runner = None
+        gc.collect()
+
+    def _last_zero(self) -> None:
+        """A zero proposal, delivered, while the publisher is still enabled (R13)."""
+        self.proposal_pub.publish(Twist())
+        self.proposal_pub.wait_for_all_acked(Duration(seconds=1.0))
 
     def _apply(self, config: FusionNodeConfig) -> None:
         self.config = config
-        self.runner.config = config
+        if self.runner is not None:
+            self.runner.config = config
 
     # -- inputs: validate, store, return ---------------------------------------------------
     def _guard(self, kind: str, handler, msg) -> None:
+        if self.runner is None:  # a message in flight while cleanup released the policy
+            return
         now = now_seconds(self)
         try:
             handler(msg, now)
@@ -111,12 +214,12 @@ class FusionNode(Node):
 
     def _on_image(self, msg: Image) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(image_to_frame(m, self.limits), now), msg)
-        self._wake.trigger()
+        self._poke()
 
     def _on_compressed(self, msg: CompressedImage) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(compressed_to_frame(m, self.limits), now),
                     msg)
-        self._wake.trigger()
+        self._poke()
 
     def _on_command(self, msg: String) -> None:
         def handle(m, now):
@@ -127,7 +230,13 @@ class FusionNode(Node):
             else:
                 self.get_logger().info(f"command: {command.text!r}")
         self._guard("command", handle, msg)
-        self._wake.trigger()  # decide on the held frame now, not at the next one
+        self._poke()  # decide on the held frame now, not at the next one
+
+    def _poke(self) -> None:
+        """Wake the policy (an event, not a timer: convention 3)."""
+        wake = self._wake
+        if wake is not None and self.runner is not None:
+            wake.trigger()
 
     def _on_audio_info(self, msg: String) -> None:
         self._guard("audio_info", lambda m, now: setattr(self, "audio_rate", parse_audio_info(m.data)["rate"]),
@@ -144,7 +253,12 @@ class FusionNode(Node):
     def _tick(self, fresh_only: bool = False) -> None:
         """Run the policy when there is something new; the timer's call (``fresh_only`` False)
         also publishes the held decision, so a silent camera turns into STOP decisions and zero
-        proposals at the watchdog's rate (R1)."""
+        proposals at the watchdog's rate (R1). Only while active."""
+        with self.lock:
+            if self.active and self.runner is not None:
+                self._decide(fresh_only)
+
+    def _decide(self, fresh_only: bool) -> None:
         now = now_seconds(self)
         try:
             result = self.runner.tick(now)
@@ -180,6 +294,9 @@ class FusionNode(Node):
     def _health(self) -> Health:
         now = now_seconds(self)
         runner = self.runner
+        if runner is None:
+            return Health(WARN, ["unconfigured: no policy loaded"], {"lifecycle": "unconfigured",
+                                                                     "policy_errors": self.tick_errors})
         latencies = sorted(runner.inference_ms)
         health = Health(values={
             "policy": runner.policy.name,
@@ -198,12 +315,17 @@ class FusionNode(Node):
             health.raise_to(ERROR, "policy errors or non-finite outputs")
         if self.errors.total:
             health.raise_to(WARN, f"{self.errors.total} malformed inputs dropped")
+        health.values["lifecycle"] = "active" if self.active else "inactive"
+        if not self.active:
+            health.raise_to(WARN, "inactive: no decisions, no proposals")
         return health
 
     def shutdown_hook(self) -> None:
-        """A last zero proposal, delivered before the process ends."""
-        self.proposal_pub.publish(Twist())
-        self.proposal_pub.wait_for_all_acked(Duration(seconds=1.0))
+        """A last zero proposal, delivered before the process ends (R13); an inactive node sent
+        its last zero when it was deactivated."""
+        with self.lock:
+            if self.active:
+                self._last_zero()
 
 
 def main(args=None) -> int:

@@ -5,7 +5,9 @@ Proposal, heartbeats, commands and the e-stop are events fed to the pure
 the arrival of a proposal, a stop or an e-stop, and by a 50 Hz timer in its own
 callback group that is the heartbeat and the watchdog. Every command is read, in
 order, before anything else can drop it (a draining keep-all subscription), so a
-stop is never lost under a flood. One lock makes "update, then publish" atomic:
+stop is never lost under a flood; and should the middleware still lose commands (a
+flooding writer's own history overwrites what a starved reader has not yet
+fetched), the loss counts as a stop. One lock makes "update, then publish" atomic:
 a zero is never overtaken by a velocity computed before it.
 """
 
@@ -50,7 +52,7 @@ class SafetyControllerNode(Node):
         self.limits = InputLimits()
         self.last = SafetyOutput(ZERO, "idle")
         self.published = 0
-        self.command_effects: dict[str, int] = {"stop": 0, "release": 0, "ignored": 0, "none": 0}
+        self.command_effects: dict[str, int] = {"stop": 0, "release": 0, "ignored": 0, "none": 0, "lost": 0}
         self._lock = threading.Lock()
 
         if self.node_config.stamped:
@@ -63,11 +65,12 @@ class SafetyControllerNode(Node):
                 (CameraInfo, "camera/camera_info", self._on_camera_info, qos.SENSOR, inputs),
                 (String, "decision", self._on_decision, qos.RELIABLE, inputs),
                 (Bool, "estop", self._on_estop, qos.LATCHED, MutuallyExclusiveCallbackGroup())):
-            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
+            events = qos_events_for(self, self.errors, topic)
             self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
                                      event_callbacks=events)
         create_draining_subscription(self, String, "command", self._on_commands,
-                                     event_callbacks=qos_events_for(self, self.errors, "command", reliable=True))
+                                     event_callbacks=qos_events_for(self, self.errors, "command", keep_all=True,
+                                                                    on_lost=self._on_commands_lost))
         self.create_service(Trigger, "estop/reset", self._on_reset, callback_group=inputs)
         self.create_timer(1.0 / self.node_config.rate_hz, self._tick,
                           callback_group=MutuallyExclusiveCallbackGroup())
@@ -121,6 +124,14 @@ class SafetyControllerNode(Node):
                 self._update_and_publish(now)  # do not wait for the next tick
         for effect in effects:
             self.command_effects[effect] += 1
+
+    def _on_commands_lost(self) -> None:
+        """A lost command may have been a stop: zero now, as for one (convention 12)."""
+        now = now_seconds(self)
+        with self._lock:
+            self.filter.on_commands_lost()
+            self._update_and_publish(now)
+        self.command_effects["lost"] += 1
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data:

@@ -44,6 +44,8 @@ from ..sim.session import Advance, SimNodeConfig, SimSession
 from ..sim.spec import Pose2D
 from ..sim.voice import SynthesisError
 
+COMMAND_MATCH_WAIT = 5.0  # s of wall time the first step waits for command readers to match
+
 
 class SimNode(Node):
     def __init__(self) -> None:
@@ -85,6 +87,7 @@ class SimNode(Node):
         self.pacer = StepPacer(self.config, self._wall())
         self.done = False
         self.commands_played = 0
+        self._matching_deadline: float | None = None  # set at the first step that is due
         self.timer = self.create_timer(self.pacer.period, self._tick, clock=self.steady)
         start_diagnostics(self, self._health)
         self.get_logger().info(f"simulating {self.session.name!r} in {self.config.mode} mode at "
@@ -127,13 +130,25 @@ class SimNode(Node):
         step, note = self.pacer.due(self.session, self._wall())
         if note:
             self.get_logger().warning(note)
-        if not step:
+        if not step or not self._command_readers_matched():
             return
         tick = self.session.advance()
         self.pacer.stepped(tick, self._wall())
         self._publish(tick)
         if tick.done:
             self._finish()
+
+    def _command_readers_matched(self) -> bool:
+        """Until the first command is played, time waits for every ``command`` reader the graph
+        knows of to have matched this publisher: a reader still matching (a recorder started just
+        before the graph, on a loaded machine) would otherwise miss the scenario's command. A reader
+        that never matches (incompatible QoS) holds it back 5 s at most."""
+        now = self._wall()
+        if self._matching_deadline is None:
+            self._matching_deadline = now + COMMAND_MATCH_WAIT
+        if self.commands_played or now > self._matching_deadline:
+            return True
+        return self.command_pub.get_subscription_count() >= self.count_subscribers(self.command_pub.topic_name)
 
     def _publish(self, tick: Advance) -> None:
         stamp = to_stamp(tick.time)

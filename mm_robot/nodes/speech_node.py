@@ -16,7 +16,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
-from ..audio.listener import HearingConfig, Listener, SpokenStop, Transcript
+from ..audio.listener import HearingConfig, Listener, SpokenStop
 from ..audio.recognizers import RecognizerError
 from ..audio.vad import VadError
 from ..core.config import ConfigError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.event_handler import SubscriptionEventCallbacks
@@ -63,26 +63,31 @@ def start_diagnostics(node: Node, check: Callable[[], Health], period: float = 1
     node.create_timer(period, tick, callback_group=callback_group)
 
 
-def qos_events_for(node: Node, errors, topic: str, reliable: bool = False) -> SubscriptionEventCallbacks:
+def qos_events_for(node: Node, errors, topic: str, keep_all: bool = False,
+                   on_lost: Optional[Callable[[], None]] = None) -> SubscriptionEventCallbacks:
     """:func:`qos_events` reported to ``errors`` (an ``ErrorLog``) on the node's clock."""
     return qos_events(lambda kind, message: errors.report(kind, message, node.get_clock().now().nanoseconds * 1e-9),
-                      topic, reliable)
+                      topic, keep_all, on_lost)
 
 
-def qos_events(report: Callable[[str, str], None], topic: str, reliable: bool = False) -> SubscriptionEventCallbacks:
+def qos_events(report: Callable[[str, str], None], topic: str, keep_all: bool = False,
+               on_lost: Optional[Callable[[], None]] = None) -> SubscriptionEventCallbacks:
     """A subscription's middleware events as counted errors (R10): a publisher whose QoS cannot
-    match (its messages would silently never arrive) and, on a ``reliable`` subscription, messages
-    the middleware lost (a best-effort sensor stream drops frames by design: not an error).
-    ``report(kind, message)``; kinds ``<topic>.qos_incompatible`` and ``<topic>.lost``."""
+    match (its messages would silently never arrive) and, on a ``keep_all`` subscription (where
+    every message counts: ``command``), messages the middleware lost, after which ``on_lost`` runs.
+    A keep-last stream (sensors, proposals, decisions) drops older messages by design: not an
+    error. ``report(kind, message)``; kinds ``<topic>.qos_incompatible`` and ``<topic>.lost``."""
     def lost(info) -> None:
         report(f"{topic}.lost", f"{info.total_count_change} message(s) lost on {topic}")
+        if on_lost is not None:
+            on_lost()
 
     return SubscriptionEventCallbacks(
         incompatible_qos=lambda info: report(
             f"{topic}.qos_incompatible",
             f"a publisher on {topic} offers incompatible QoS (policy id {info.last_policy_kind}): "
             "its messages never arrive"),
-        message_lost=lost if reliable else (lambda info: None))
+        message_lost=lost if keep_all else (lambda info: None))
 
 
 def raise_for_qos(health: Health, error_counts: dict[str, int]) -> None:

@@ -15,6 +15,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import Bool, String
 
 from ..core.validation import InputError, parse_json_object
@@ -28,9 +29,12 @@ class BackgroundNode:
     :meth:`start` is called; :meth:`close` tears it down. Lets a test or a benchmark sit beside
     nodes running in other processes."""
 
-    def __init__(self, name: str, domain_id: int, namespace: str = "") -> None:
+    def __init__(self, name: str, domain_id: int, namespace: str = "", signals: bool = True) -> None:
+        """``signals`` False: leave SIGINT/SIGTERM to the program (rclpy's handlers would only shut
+        the context down, and a tool such as the recorder must close its bag first)."""
         self.context = Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
+        rclpy.init(context=self.context, domain_id=domain_id,
+                   signal_handler_options=None if signals else SignalHandlerOptions.NO)
         self.node = rclpy.create_node(name, namespace=namespace, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)

@@ -159,3 +159,36 @@ def listen(duration: Optional[float] = None) -> int:
             rclpy.spin_once(node, timeout_sec=0.1)
         return 0
     return _with_node("mm_robot_listen", body)
+
+
+def lifecycle(node_name: str, transition: Optional[str] = None, wait: float = 5.0,
+              timeout: float = 120.0) -> int:
+    """Ask a managed node for a transition (``configure`` may take a while: it loads the model)
+    and print the state it is in; with no transition, just print the state."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    def call(node: Node, client, request, limit: float):
+        if not client.wait_for_service(timeout_sec=wait):
+            return None
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(node, future, timeout_sec=limit)
+        return future.result()
+
+    def body(node: Node) -> int:
+        name = node_name.strip("/")
+        if transition is not None:
+            answer = call(node, node.create_client(ChangeState, f"{name}/change_state"),
+                          ChangeState.Request(transition=Transition(label=transition)), timeout)
+            if answer is None:
+                print(f"{name}/change_state: no answer (is {name} running and managed?)")
+                return 1
+            if not answer.success:
+                print(f"{name}: transition {transition!r} refused or failed")
+        state = call(node, node.create_client(GetState, f"{name}/get_state"), GetState.Request(), wait)
+        if state is None:
+            print(f"{name}/get_state: no answer")
+            return 1
+        print(f"{name}: {state.current_state.label}")
+        return 0 if transition is None or answer.success else 1
+    return _with_node("mm_robot_lifecycle", body)

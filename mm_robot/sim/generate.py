@@ -121,7 +121,7 @@ def random_scene(seed: int, distractors: int = 3, target_in_view: Optional[bool]
     For training-data generation; the public suite uses the same placement rules.
     """
     rng = random.Random(seed)
-    for attempt in range(50):
+    for _attempt in range(50):
         try:
             robot = random_robot(rng)
             layout = Layout(rng, robot)

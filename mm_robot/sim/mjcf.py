@@ -125,7 +125,8 @@ def build_mjcf(scene: SceneSpec) -> str:
     add(f'      <geom name="{ROBOT_GEOM}" type="cylinder" size="{ROBOT_RADIUS} {ROBOT_HEIGHT / 2}" '
         f'pos="0 0 {ROBOT_HEIGHT / 2 + 0.02:.3f}" rgba="0.25 0.25 0.3 1" contype="2" conaffinity="0" mass="5"/>')
     add(f'      <geom name="robot_camera_housing" type="box" size="0.03 0.05 0.03" '
-        f'pos="{CAMERA_FORWARD - 0.04:.3f} 0 {CAMERA_HEIGHT:.3f}" rgba="0.1 0.1 0.1 1" contype="0" conaffinity="0" mass="0.1"/>')
+        f'pos="{CAMERA_FORWARD - 0.04:.3f} 0 {CAMERA_HEIGHT:.3f}" rgba="0.1 0.1 0.1 1" '
+        'contype="0" conaffinity="0" mass="0.1"/>')
     add(f'      <camera name="{CAMERA_NAME}" pos="{CAMERA_FORWARD:.3f} 0 {CAMERA_HEIGHT:.3f}" '
         f'xyaxes="0 -1 0 0 0 1" fovy="{fovy:.6f}"/>')
     add('    </body>')

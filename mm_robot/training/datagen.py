@@ -140,7 +140,7 @@ def generate(root: str | Path, counts: dict[str, int], seed: int = 0, source: st
     bar.close()
     index = {"format": DATASET_FORMAT, **settings, "splits": {}, "counts": {},
              "wall_seconds": round(time.time() - started, 1)}
-    for (split, shard), entry in sorted(results.items()):
+    for (split, _shard), entry in sorted(results.items()):
         index["splits"].setdefault(split, []).append({"file": entry["file"], "count": entry["count"]})
     index["counts"] = {s: sum(e["count"] for e in v) for s, v in index["splits"].items()}
     index_path.write_text(json.dumps(index, indent=2) + "\n")

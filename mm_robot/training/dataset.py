@@ -136,7 +136,8 @@ def make_batch(data: SplitData, indices: Sequence[int], actions: Sequence[str],
         velocity[mirror, 1] *= -1.0
         acts = [_FLIP.get(a, a) if f else a for a, f in zip(acts, flip)]
     action_index = {a: i for i, a in enumerate(actions)}
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)  # (B,H,W,3)->(B,3,H,W)
+    # (B, H, W, 3) uint8 -> (B, 3, H, W) float in [0, 1]
+    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
     return {
         "images": tensor,
         "texts": [data.texts[i] for i in idx],

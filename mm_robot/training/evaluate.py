@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--breakdown", action="store_true",
-                   help="also report paraphrase accuracy by held-out word and template (JSON key 'paraphrase_breakdown')")
+                   help="also report paraphrase accuracy by held-out word and template "
+                        "(JSON key 'paraphrase_breakdown')")
     p.add_argument("--serving", default="model", choices=("model",) + SERVING_FORMS,
                    help="what computes the predictions: 'model' (the training code's encode), or the "
                         "policy's serving form 'onnx' or 'torch', to check that serving keeps the numbers")

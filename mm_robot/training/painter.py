@@ -51,15 +51,18 @@ def _draw(img: np.ndarray, mask: np.ndarray, shape: str, colour: tuple[float, fl
     if shape == "ball":
         r = size // 2
         for target, val in ((img, dark), (mask, 1)):
-            cv2.circle(target, (cx, base - r), r, val if target is mask else dark, -1, cv2.LINE_AA if target is img else 8)
+            line = cv2.LINE_AA if target is img else 8
+            cv2.circle(target, (cx, base - r), r, val if target is mask else dark, -1, line)
         cv2.circle(img, (cx - r // 8, base - r - r // 8), int(r * 0.85), base_c, -1, cv2.LINE_AA)
         cv2.circle(img, (cx - r // 3, base - r - r // 3), max(1, r // 4), light, -1, cv2.LINE_AA)
     elif shape == "box":
         half = int(size * 0.5)
         depth = int(size * 0.18)
         front = np.array([[cx - half, top + depth], [cx + half, top + depth], [cx + half, base], [cx - half, base]])
-        lid = np.array([[cx - half, top + depth], [cx - half + depth, top], [cx + half + depth, top], [cx + half, top + depth]])
-        side = np.array([[cx + half, top + depth], [cx + half + depth, top], [cx + half + depth, base - depth], [cx + half, base]])
+        lid = np.array([[cx - half, top + depth], [cx - half + depth, top], [cx + half + depth, top],
+                        [cx + half, top + depth]])
+        side = np.array([[cx + half, top + depth], [cx + half + depth, top], [cx + half + depth, base - depth],
+                         [cx + half, base]])
         for poly, col in ((front, base_c), (lid, light), (side, dark)):
             cv2.fillPoly(img, [poly.astype(np.int32)], col, cv2.LINE_AA)
             cv2.fillPoly(mask, [poly.astype(np.int32)], 1)

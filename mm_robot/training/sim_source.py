@@ -96,7 +96,7 @@ def sim_samples(rng: random.Random, split: str, count: int, height: int, width: 
                     named = target if split == "confusers" or rng.random() < 0.85 else rng.choice(absent)
                 text = command_text(rng, split, kind, named)
                 truth = world.ground_truth(view)
-                oracle = OracleExpert(truth=lambda: truth, camera=scene.camera, config=labelling)
+                oracle = OracleExpert(truth=lambda truth=truth: truth, camera=scene.camera, config=labelling)
                 decision = oracle.act(truth, Command(text, 0.0))
                 box = None
                 target_box = decision.grounding.target.box if decision.grounding and decision.grounding.target else None

@@ -88,7 +88,8 @@ def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     tensors = {}
     for pid, slots in state["state"].items():
         for key, value in slots.items():
-            tensors[f"{pid}.{key}"] = (value if torch.is_tensor(value) else torch.tensor(value)).detach().cpu().contiguous()
+            tensor = value if torch.is_tensor(value) else torch.tensor(value)
+            tensors[f"{pid}.{key}"] = tensor.detach().cpu().contiguous()
     save_file(tensors, str(path.with_suffix(".safetensors")))
     path.with_suffix(".json").write_text(json.dumps(state["param_groups"]))
 

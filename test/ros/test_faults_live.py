@@ -30,7 +30,6 @@ from mm_robot.ros import qos
 from mm_robot.ros.conversions import camera_info_for, frame_to_image
 from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
-from mm_robot.ros.time import to_stamp
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
 
 pytestmark = pytest.mark.ros
@@ -179,7 +178,7 @@ def test_a_command_publisher_with_incompatible_qos_is_an_error_on_diagnostics(gr
         event_callbacks=PublisherEventCallbacks(incompatible_qos=lambda info: None))  # the test knows
     try:
         for node in ("safety_controller_node", "fusion_node"):
-            assert probe.wait_for(lambda: (probe.latest_diagnostic(node) or (0, 0, "", {}))[3]
+            assert probe.wait_for(lambda node=node: (probe.latest_diagnostic(node) or (0, 0, "", {}))[3]
                                   .get("errors.command.qos_incompatible") is not None
                                   and probe.latest_diagnostic(node)[1] == 2, 10.0), probe.latest_diagnostic(node)
     finally:

@@ -26,7 +26,7 @@ NOISE_MB = 10.0  # a leak of 20 kB per command shows; a bounded cache plus alloc
 def fuzz_round(probe: Probe, seed: int, commands: int) -> None:
     junk = invalid_commands(__import__("random").Random(seed))
     decision_pub = probe.node.create_publisher(String, "decision", qos.RELIABLE)
-    for i, text in enumerate(distinct_commands(commands, seed)):
+    for text in distinct_commands(commands, seed):
         probe.say(text)
         for _ in range(5):
             item = next(junk)

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import require
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
@@ -14,7 +15,6 @@ from mm_robot.core.records import AudioChunk
 from mm_robot.ros import qos
 from mm_robot.ros.conversions import audio_info_json, chunk_to_audio
 from mm_robot.ros.probe import Probe, start_graph
-from conftest import require
 
 pytestmark = pytest.mark.ros
 voice = pytest.importorskip("mm_robot.sim.voice")
@@ -46,10 +46,8 @@ def _play(probe, publisher, audio: np.ndarray, clock: list) -> None:
 def _bad_messages() -> list[Image]:
     good = chunk_to_audio(AudioChunk(np.zeros((CHUNK, 2), np.float32), RATE, 1.0, "microphone"))
     nan = chunk_to_audio(AudioChunk(np.full((CHUNK, 2), np.nan, np.float32), RATE, 1.0, "microphone"))
-    odd = Image(); odd.height, odd.width, odd.encoding, odd.step = 1, 10, "32FC2", 80
-    odd.data = bytes(79)
-    wrong = Image(); wrong.height, wrong.width, wrong.encoding, wrong.step = 1, 4, "mono8", 4
-    wrong.data = bytes(4)
+    odd = Image(height=1, width=10, encoding="32FC2", step=80, data=bytes(79))  # a byte short
+    wrong = Image(height=1, width=4, encoding="mono8", step=4, data=bytes(4))  # not an audio encoding
     clipped = chunk_to_audio(AudioChunk(np.ones((CHUNK, 2), np.float32), RATE, 1.0, "microphone"))
     return [nan, odd, wrong, good, clipped]
 

@@ -198,6 +198,7 @@ def test_an_utterance_over_babble_ends_when_the_talker_stops_though_the_vad_stil
 
 def test_evaluate_speech_writes_its_json_and_markdown(listener, tmp_path):
     import json
+
     from mm_robot.evaluation.speech import evaluate_speech_main
     assert evaluate_speech_main(["--utterances", "2", "--snr", "20", "--voices", "en-us+m3",
                                  "--noise-minutes", "0.05", "--out", str(tmp_path)]) == 0

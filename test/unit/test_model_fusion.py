@@ -57,7 +57,8 @@ def test_each_fusion_mode_runs_forward_and_backward_with_documented_shapes(fusio
 
 
 def test_fusion_modes_have_their_own_parameters():
-    names = {mode: {n for n, _ in CrossModalBlock(16, 2, mode).named_parameters()} for mode in ("concat", "add", "gated")}
+    names = {mode: {n for n, _ in CrossModalBlock(16, 2, mode).named_parameters()}
+             for mode in ("concat", "add", "gated")}
     assert any(n.startswith("mix.") for n in names["concat"])
     assert any(n.startswith("gate.") for n in names["gated"])
     assert not any(n.startswith(("mix.", "gate.")) for n in names["add"])
@@ -138,7 +139,8 @@ def test_contrastive_stage_aligns_regions_with_their_text():
     model = FusionModel(cfg)
     batch = _batch(cfg)
     batch["present"] = torch.ones(B)
-    batch["boxes"] = torch.tensor([[0.0, 0.0, 0.5, 0.5], [0.5, 0.0, 1.0, 0.5], [0.0, 0.5, 0.5, 1.0], [0.5, 0.5, 1.0, 1.0]])
+    batch["boxes"] = torch.tensor([[0.0, 0.0, 0.5, 0.5], [0.5, 0.0, 1.0, 0.5],
+                                   [0.0, 0.5, 0.5, 1.0], [0.5, 0.5, 1.0, 1.0]])
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     losses = []
     for _ in range(60):

@@ -48,7 +48,7 @@ class RosdepData:
                 if "migrate_eol" in anchor or "deprecat" in anchor:
                     self.deprecated.add(key)
 
-    @lru_cache(maxsize=None)
+    @lru_cache(maxsize=None)  # noqa: B019 - one instance for the session
     def released(self, distro: str) -> frozenset[str]:
         data = yaml.load((self.root / distro / "distribution.yaml").read_text(),
                          Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -59,7 +59,7 @@ class RosdepData:
                 names.update(release.get("packages") or [repository])
         return frozenset(names)
 
-    @lru_cache(maxsize=None)
+    @lru_cache(maxsize=None)  # noqa: B019 - one instance for the session
     def release_platforms(self, distro: str) -> dict:
         text = (self.root / distro / "distribution.yaml").read_text()
         head = text.split("\nrepositories:", 1)[0]

@@ -221,3 +221,16 @@ def test_configure_refuses_caps_above_hard_limits():
     with pytest.raises(ConfigError):
         f.configure(SafetyConfig(max_linear=100.0))
     assert f.config.max_linear == 0.5
+
+
+def test_lost_commands_count_as_a_stop_until_an_understood_go():
+    """Convention 12: the middleware lost commands (a gap on the reliable reader); one of them
+    may have been a stop."""
+    f = running_filter()
+    _, t = drive_to_speed(f)
+    f.on_commands_lost()
+    assert feed(f, t + 0.02).twist.is_zero
+    assert f.on_commands(["hello robot"], t + 0.03) == ["ignored"]
+    assert feed(f, t + 0.05).twist.is_zero
+    assert f.on_commands(["go to the red ball"], t + 0.06) == ["release"]
+    assert feed(f, t + 0.08).state == "ok"

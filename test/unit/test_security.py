@@ -5,6 +5,7 @@ from pathlib import Path
 
 from mm_robot.bringup.graph import NODE_EXECUTABLES, TOPICS
 from mm_robot.bringup.security import PERMISSIONS, grants, policy_xml, resolve
+from mm_robot.core.lifecycle import LIFECYCLE_SERVICES, MANAGED_NODES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +42,16 @@ def test_only_the_safety_controller_may_publish_cmd_vel_and_anyone_operating_may
 
 def test_policy_names_only_known_topics():
     known = set(TOPICS) | {"perception/detections"}
+    lifecycle = {"~/transition_event"} | {f"{node}/transition_event" for node in MANAGED_NODES}
     for rules in PERMISSIONS.values():
         for topic in rules.get("publish", ()) + rules.get("subscribe", ()):
-            assert topic in known, topic
+            assert topic in known | lifecycle, topic
+
+
+def test_managed_nodes_serve_their_lifecycle_and_operators_may_drive_it():
+    fusion, operator = grants("robot1")["fusion_node"], grants("robot1")["operator"]
+    for service in LIFECYCLE_SERVICES:
+        assert f"/robot1/fusion_node/{service}" in fusion["reply"]
+        assert f"/robot1/fusion_node/{service}" in operator["request"]
+    assert "/robot1/fusion_node/transition_event" in fusion["publish"]
+    assert not any("change_state" in name for name in grants("robot1")["safety_controller_node"]["reply"])

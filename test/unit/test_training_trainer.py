@@ -44,7 +44,8 @@ def test_two_stage_run_writes_metrics_plot_checkpoint_and_model(data, tmp_path):
     assert (out / "metrics.png").stat().st_size > 1000
     assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 6
     model_dir = out / "model"
-    assert {"config.json", "model.safetensors", "README.md", "eval.json", "eval.md"} <= {p.name for p in model_dir.iterdir()}
+    expected = {"config.json", "model.safetensors", "README.md", "eval.json", "eval.md"}
+    assert expected <= {p.name for p in model_dir.iterdir()}
     assert set(json.loads((model_dir / "eval.json").read_text())) == {"seen", "lighting"}
     card = (model_dir / "README.md").read_text()
     assert "## Evaluation" in card and "samples of `val`" in card  # validation is not a test split
