@@ -46,7 +46,7 @@ class SpeechNode(Node):
         group = MutuallyExclusiveCallbackGroup()  # one chunk at a time, in order
         for msg_type, topic, callback, profile in ((Image, "audio/raw", self._on_audio, qos.SENSOR),
                                                    (String, "audio/info", self._on_info, qos.LATCHED)):
-            events = qos_events_for(self, self.errors, topic, reliable=profile is not qos.SENSOR)
+            events = qos_events_for(self, self.errors, topic)  # lost messages matter only on keep-all
             self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
                                      event_callbacks=events)
         self.transcript_pub = self.create_publisher(String, "speech/transcript", qos.RELIABLE)
