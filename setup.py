@@ -10,7 +10,7 @@ from glob import glob
 from setuptools import find_namespace_packages, setup
 
 PACKAGE = "mm_robot"
-NODES = ["camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node"]
+NODES = ["camera_node", "microphone_node", "speech_node", "fusion_node", "safety_controller_node", "sim_node"]
 
 setup(
     name=PACKAGE,
@@ -60,6 +60,9 @@ setup(
             "ros-geometry-msgs", "ros-nav-msgs", "ros-visualization-msgs",
             "ros-diagnostic-msgs", "ros-rosgraph-msgs", "ros-lifecycle-msgs",
         ],
+        # Hearing (speech_node, mm-robot evaluate-speech): the VAD's and the recogniser's models ship
+        # inside these packages; espeak-ng (Debian) synthesises the evaluation's speech.
+        "speech": ["pocketsphinx>=5", "silero-vad>=5"],
         # Recording and replay (mm-robot record | replay, docs/recording.md): rosbag2 MCAP bags.
         "bags": ["rosbags>=0.10"],
         # mcap + mcap-ros2-support: a second, independent reader of the bags in the tests.

@@ -6,11 +6,11 @@ same description ``mm-robot up`` runs on machines without ros2 launch.
 
 from pathlib import Path
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from mm_robot.bringup.graph import PACKAGE, GraphOptions, bringup_graph, default_params_file
 
 DEFAULTS = GraphOptions()
@@ -22,6 +22,7 @@ ARGUMENTS = {
                "or 'baseline' (OpenCV colour+shape)."),
     "checkpoint": ("", "Fusion checkpoint directory; empty = the shipped default."),
     "microphone": ("false", "Start microphone_node."),
+    "speech": ("false", "Start speech_node: spoken commands from audio/raw (docs/hearing.md)."),
     "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
     "autostart": ("true", "Managed nodes (fusion_node) configure and activate themselves; false: they wait "
                   "for lifecycle transitions (mm-robot lifecycle fusion_node configure, ...)."),
@@ -39,7 +40,8 @@ def _nodes(context):
         raise FileNotFoundError(f"params_file:={params_file} is not a file")
     options = GraphOptions(namespace=value["namespace"], use_sim_time=_true(value["use_sim_time"]),
                            camera=value["camera"], policy=value["policy"], checkpoint=value["checkpoint"],
-                           microphone=_true(value["microphone"]), autostart=_true(value["autostart"]),
+                           microphone=_true(value["microphone"]), speech=_true(value["speech"]),
+                           autostart=_true(value["autostart"]),
                            params_file=str(params_file) if params_file is not None else None)
     files = [options.params_file] if options.params_file else []
     return [

@@ -15,7 +15,6 @@ from ament_index_python.packages import (
     PackageNotFoundError,
     get_package_share_directory,
 )
-from launch import LaunchDescription
 from launch.actions import (
     AppendEnvironmentVariable,
     DeclareLaunchArgument,
@@ -26,6 +25,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from launch import LaunchDescription
 from mm_robot.bringup.graph import PACKAGE, GraphOptions
 
 GAZEBO_PACKAGES = ("ros_gz_sim", "ros_gz_bridge")

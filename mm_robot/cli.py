@@ -31,6 +31,8 @@ def _graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="", help="fusion checkpoint directory (default: shipped)")
     parser.add_argument("--microphone", action="store_true", help="start microphone_node (synthetic source "
                         "unless the params file says otherwise)")
+    parser.add_argument("--speech", action="store_true", help="start speech_node: spoken commands from "
+                        "audio/raw (with --microphone, or from the simulator); docs/hearing.md")
     parser.add_argument("--params-file", default=None, help="ROS parameters YAML (default: config/mm_robot.yaml)")
     parser.add_argument("--use-sim-time", action="store_true")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -49,7 +51,8 @@ def _options(args):
         raise SystemExit(f"mm-robot: --params-file {args.params_file}: no such file")
     return GraphOptions(namespace=args.namespace, use_sim_time=args.use_sim_time, camera=args.camera,
                         policy=args.policy, checkpoint=args.checkpoint, microphone=args.microphone,
-                        params_file=args.params_file, autostart=getattr(args, "autostart", True))
+                        speech=getattr(args, "speech", False), params_file=args.params_file,
+                        autostart=getattr(args, "autostart", True))
 
 
 def cmd_up(args) -> int:
@@ -87,6 +90,11 @@ def cmd_say(args) -> int:
 def cmd_watch(args) -> int:
     from .ros.tools import watch
     return watch(args.duration)
+
+
+def cmd_listen(args) -> int:
+    from .ros.tools import listen
+    return listen(args.duration)
 
 
 def cmd_estop(args) -> int:
@@ -203,12 +211,22 @@ FORWARDED = {"datagen": ("datagen_main", "generate training episodes from the si
              "train": ("train_main", "train the fusion model: contrastive stage 1, multi-task stage 2; "
                        "torchrun for DDP"),
              "evaluate-model": ("evaluate_main", "offline evaluation of a checkpoint on held-out splits")}
+# Subcommands whose arguments belong to a ``*_main(argv)`` elsewhere: module, function, help.
+FORWARDED_ELSEWHERE = {"evaluate-speech": ("mm_robot.evaluation.speech", "evaluate_speech_main",
+                                           "spoken-command accuracy, WER, rejections and latency in noise "
+                                           "(espeak-ng voices; docs/hearing.md)")}
 
 
 def _forward(name: str, argv: Sequence[str]) -> int:
     from . import training
     os.environ.setdefault("MUJOCO_GL", "egl")
     return int(getattr(training, FORWARDED[name][0])(list(argv)) or 0)
+
+
+def _forward_elsewhere(name: str, argv: Sequence[str]) -> int:
+    import importlib
+    module, function, _ = FORWARDED_ELSEWHERE[name]
+    return int(getattr(importlib.import_module(module), function)(list(argv)) or 0)
 
 
 def cmd_sros2_policy(args) -> int:
@@ -315,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--duration", type=float, default=None)
     watch.set_defaults(func=cmd_watch)
 
+    listen = sub.add_parser("listen", help="print speech/transcript live (what speech_node hears)")
+    listen.add_argument("--duration", type=float, default=None)
+    listen.set_defaults(func=cmd_listen)
+
     estop = sub.add_parser("estop", help="engage the latched e-stop, or --reset it")
     estop.add_argument("--reset", action="store_true")
     estop.set_defaults(func=cmd_estop)
@@ -345,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)
+    for name, (_, _, text) in FORWARDED_ELSEWHERE.items():
+        sub.add_parser(name, help=text + " (mm-robot " + name + " --help)", add_help=False)
     sub.add_parser("bench", help="measure model, live-graph latency and DDS delivery with their bounds "
                    "(mm-robot bench --help)", add_help=False)
 
@@ -359,6 +383,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in FORWARDED:
         return _forward(argv[0], argv[1:])
+    if argv and argv[0] in FORWARDED_ELSEWHERE:
+        return _forward_elsewhere(argv[0], argv[1:])
     if argv and argv[0] == "bench":
         return _bench(argv[1:])
     args = build_parser().parse_args(argv)

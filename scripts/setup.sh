@@ -31,7 +31,7 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: on our machines this is a CPU build from local disk; an unpinned
 # torch (or one pulled in by another package) would download a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[ros,test,bags]"
+python -m pip install -q -e ".[ros,speech,test,bags]"
 # colcon + the real `ros2 launch` in .venv-ros2 (over .venv), for the ros2 launch test and for
 # trying the package as a ROS 2 user would; needs ../shared/ros2-launch (skipped without it).
 bash scripts/setup_ros2_launch.sh .venv

@@ -67,11 +67,13 @@ class GraphOptions:
     policy: str = "fusion"  # the multimodal model; "baseline" is the OpenCV colour+shape policy
     checkpoint: str = ""
     microphone: bool = False
+    speech: bool = False  # start speech_node: spoken commands from audio/raw (microphone or sim)
     params_file: Optional[str] = None
     autostart: bool = True  # managed nodes configure and activate themselves (mm_robot.core.lifecycle)
 
 
-NODE_EXECUTABLES = ("camera_node", "microphone_node", "fusion_node", "safety_controller_node", "sim_node")
+NODE_EXECUTABLES = ("camera_node", "microphone_node", "speech_node", "fusion_node", "safety_controller_node",
+                    "sim_node")
 
 
 def default_params_file() -> Optional[Path]:
@@ -116,6 +118,8 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
         nodes.append(NodeSpec("camera_node", "camera_node", {"source": options.camera}))
     if options.microphone:
         nodes.append(NodeSpec("microphone_node", "microphone_node"))
+    if options.speech:
+        nodes.append(NodeSpec("speech_node", "speech_node"))
     fusion_params = {"policy": options.policy, "use_audio": options.microphone, "autostart": options.autostart}
     if options.checkpoint:
         fusion_params["checkpoint"] = options.checkpoint

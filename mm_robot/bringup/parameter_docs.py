@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from ..audio.listener import HearingConfig
 from ..core.config import describe, settings_of
 from ..core.lifecycle import ManagedNodeConfig
 from ..core.safety import SafetyConfig, SafetyNodeConfig
@@ -23,6 +24,7 @@ from ..sources.camera import CameraConfig
 NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
+    "speech_node": [("", HearingConfig), ("limits.", InputLimits)],
     "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits), ("", ManagedNodeConfig)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],

@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
                                 "/diagnostics"),
                     "subscribe": ("cmd_vel",)},
     "microphone_node": {"publish": ("audio/raw", "audio/info", "/diagnostics")},
+    "speech_node": {"publish": ("speech/transcript", "command", "/diagnostics"),
+                    "subscribe": ("audio/raw", "audio/info")},
     "fusion_node": {"publish": ("perception/grounding", "perception/target_roi", "perception/debug_image",
                                 "perception/markers", "perception/detections", "decision", "cmd_vel_proposal",
                                 "/diagnostics"),

@@ -137,6 +137,30 @@ def watch(duration: Optional[float] = None, min_interval: float = 0.5, say_text:
     return _with_node("mm_robot_watch", body)
 
 
+def format_transcript(data: str) -> str:
+    try:
+        t = json.loads(data)
+        if t.get("partial"):
+            return f"heard     STOP (mid-utterance: {t['text']!r}) {t['latency_ms']:.0f} ms -> command 'stop'"
+        command = f"-> command {t['command']!r}" if t.get("command") else f"-> no command ({t['reason']})"
+        return (f"heard     {t['text']!r} [{t['kind']}, conf={t['confidence']:.2f}, {t['backend']}, "
+                f"{t['end'] - t['start']:.2f} s, {t['latency_ms']:.0f} ms] {command}")
+    except (ValueError, KeyError, TypeError):
+        return f"heard     (malformed) {data[:80]}"
+
+
+def listen(duration: Optional[float] = None) -> int:
+    """Print every speech/transcript live (``mm-robot listen``) until ``duration`` or Ctrl-C."""
+    def body(node: Node) -> int:
+        node.create_subscription(String, "speech/transcript", lambda m: print(format_transcript(m.data), flush=True),
+                                 qos.RELIABLE)
+        end = None if duration is None else time.monotonic() + duration
+        while rclpy.ok() and (end is None or time.monotonic() < end):
+            rclpy.spin_once(node, timeout_sec=0.1)
+        return 0
+    return _with_node("mm_robot_listen", body)
+
+
 def lifecycle(node_name: str, transition: Optional[str] = None, wait: float = 5.0,
               timeout: float = 120.0) -> int:
     """Ask a managed node for a transition (``configure`` may take a while: it loads the model)

@@ -1,0 +1,131 @@
+"""speech_node: audio/raw + audio/info in; speech/transcript (JSON) and, when confident, command out.
+
+Thin: the hearing itself (level, resampling, VAD, streaming recognition, the command language)
+is :class:`mm_robot.audio.listener.Listener`. The subscription validates and hands each chunk to
+the listener in its own callback group (convention 3); malformed, silent, clipped or non-finite
+audio is counted and dropped or reported (R7, R9, R16), never a crash. A stop word heard in the
+running hypothesis is published on ``command`` at once, before the utterance ends (convention 12).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from ..audio.listener import HearingConfig, Listener, SpokenStop
+from ..audio.recognizers import RecognizerError
+from ..audio.vad import VadError
+from ..core.config import ConfigError
+from ..core.counters import ErrorLog
+from ..core.validation import InputError, InputLimits
+from ..ros import qos
+from ..ros.conversions import audio_to_chunk, parse_audio_info
+from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
+from ..ros.node_main import run_node
+from ..ros.params import declare_config, watch_config
+from ..ros.time import now_seconds
+
+
+class SpeechNode(Node):
+    def __init__(self) -> None:
+        super().__init__("speech_node")
+        self.config: HearingConfig = declare_config(self, HearingConfig)
+        self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
+        try:
+            self.listener = Listener(self.config)
+        except (RecognizerError, VadError) as error:
+            raise ConfigError(f"speech_node: {error}") from None
+        watch_config(self, HearingConfig, lambda: self.config, self._apply)
+        self.errors = ErrorLog(self.get_logger().warning)
+        self.audio_rate: int | None = None
+        self.chunk_times: list[float] = []  # arrival times of the last chunks (input rate), bounded
+        group = MutuallyExclusiveCallbackGroup()  # one chunk at a time, in order
+        for msg_type, topic, callback, profile in ((Image, "audio/raw", self._on_audio, qos.SENSOR),
+                                                   (String, "audio/info", self._on_info, qos.LATCHED)):
+            events = qos_events_for(self, self.errors, topic)  # lost messages matter only on keep-all
+            self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
+                                     event_callbacks=events)
+        self.transcript_pub = self.create_publisher(String, "speech/transcript", qos.RELIABLE)
+        self.command_pub = self.create_publisher(String, "command", qos.RELIABLE)
+        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
+        self.get_logger().info(f"listening with {self.config.backend} ({self.config.lexicon} grammar)")
+
+    def _apply(self, config: HearingConfig) -> None:
+        self.config = self.listener.config = config
+
+    def _guard(self, kind: str, handler, msg) -> None:
+        now = now_seconds(self)
+        try:
+            handler(msg, now)
+        except InputError as error:
+            self.errors.report(f"{kind}.{error.kind}", str(error), now)
+        except Exception as error:  # R9: no callback exception kills the node
+            self.errors.report(f"{kind}.unexpected", repr(error), now)
+
+    def _on_info(self, msg: String) -> None:
+        def handle(m, now):
+            rate = parse_audio_info(m.data)["rate"]
+            if rate != self.audio_rate:
+                self.audio_rate = rate
+                self.listener.reset()
+        self._guard("audio_info", handle, msg)
+
+    def _on_audio(self, msg: Image) -> None:
+        def handle(m, now):
+            if self.audio_rate is None:
+                raise InputError("no_info", "audio/raw received before audio/info; dropped")
+            chunk = audio_to_chunk(m, self.audio_rate, self.limits)
+            self.chunk_times = (self.chunk_times + [now])[-50:]
+            for event in self.listener.accept(chunk.samples, chunk.rate, chunk.stamp):
+                self._publish(event)
+        self._guard("audio", handle, msg)
+
+    def _publish(self, event) -> None:
+        if isinstance(event, SpokenStop):
+            self.command_pub.publish(String(data="stop"))  # before anything else (convention 12)
+            self.transcript_pub.publish(String(data=json.dumps(
+                {"text": event.text, "kind": "stop", "partial": True, "stamp": event.stamp,
+                 "latency_ms": round(event.latency_ms, 2), "backend": self.config.backend, "command": "stop"})))
+            self.get_logger().info(f"stop heard: {event.text!r}")
+            return
+        if event.command is not None:
+            self.command_pub.publish(String(data=event.command))
+        self.transcript_pub.publish(String(data=json.dumps(event.to_json())))
+        self.get_logger().info(f"heard {event.text!r} -> {event.kind} ({event.reason})")
+
+    def _health(self) -> Health:
+        stats = self.listener.stats
+        times = self.chunk_times
+        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        level = stats.last_level
+        health = Health(values={
+            "backend": self.config.backend, "audio_rate_hz": self.audio_rate or 0, "chunks_per_s": rate,
+            "input_level_dbfs": level.rms_dbfs if level else float("nan"),
+            "input_peak": level.peak if level else float("nan"),
+            "chunks": stats.chunks, "silent_chunks": stats.silent_chunks, "clipped_chunks": stats.clipped_chunks,
+            "utterances": stats.utterances, "commands": stats.commands, "stops_spotted": stats.stops_spotted,
+            "rejections": stats.rejections, "low_confidence": stats.low_confidence,
+            "input_errors": self.errors.total, **{f"errors.{k}": v for k, v in self.errors.counts.items()},
+        })
+        raise_for_qos(health, self.errors.counts)
+        if self.audio_rate is None:
+            health.raise_to(WARN, "no audio/info yet")
+        if level is not None and level.clipped:
+            health.raise_to(WARN, "input clipping: lower the microphone gain")
+        if self.errors.total:
+            health.raise_to(WARN, f"{self.errors.total} malformed inputs dropped")
+        if self.errors.counts.get("audio.unexpected"):
+            health.raise_to(ERROR, "hearing failed on some chunks")
+        return health
+
+
+def main(args=None) -> int:
+    return run_node(SpeechNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
