@@ -91,7 +91,9 @@ def test_sim_record_logs_on_sim_time_and_the_baseline_replays_its_own_run(domain
         stamp = decode(message).header.stamp
         lags.append(message.time_ns * 1e-9 - (stamp.sec + stamp.nanosec * 1e-9))
     assert images[-1].time_ns * 1e-9 < 600, "logged on wall time, not sim time"
-    assert -0.2 < sorted(lags)[len(lags) // 2] < 0.2, "log times and image stamps are on different clocks"
+    # Same clock: the recorder lags the stamps by its receive delay (sim time runs on in lockstep while
+    # a loaded recorder catches up: 0.27 s seen at load 9); two clocks would differ by decades.
+    assert -0.1 < sorted(lags)[len(lags) // 2] < 2.0, "log times and image stamps are on different clocks"
     # Paced on recorded time (no lockstep): a loaded machine may miss frames, never decide differently.
     report = replay(tmp_path / "bag", GraphOptions(policy="baseline"), domain_id=domain_id,
                     log=lambda _: None, output=open(tmp_path / "graph.log", "w"))
