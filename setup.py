@@ -66,7 +66,7 @@ setup(
         # Recording and replay (mm-robot record | replay, docs/recording.md): rosbag2 MCAP bags.
         "bags": ["rosbags>=0.10"],
         # mcap + mcap-ros2-support: a second, independent reader of the bags in the tests.
-        "test": ["pytest>=7", "hypothesis>=6", "lxml>=4.9", "mcap>=1.1", "mcap-ros2-support>=0.5"],
+        "test": ["pytest>=7", "hypothesis>=6", "lxml>=4.9", "ruff==0.17.6", "mcap>=1.1", "mcap-ros2-support>=0.5"],
     },
     zip_safe=True,
     maintainer="mm_robot developers",

@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from std_msgs.msg import String  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from mm_robot.ros.flood import distinct_commands, invalid_commands  # noqa: E402
 from mm_robot.bringup.graph import NodeSpec  # noqa: E402
-from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 from mm_robot.core.processes import rss_mb  # noqa: E402
+from mm_robot.ros.flood import distinct_commands, invalid_commands  # noqa: E402
+from mm_robot.ros.probe import Probe, start_graph  # noqa: E402
 
 
 def main() -> int:

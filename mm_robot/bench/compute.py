@@ -133,8 +133,8 @@ def serving_times(checkpoint: str, form: str, frames: int) -> dict:
     import numpy as np
 
     from ..core.records import Command, Frame, Observation
-    from ..policies.fusion import load_fusion_policy
     from ..model.processing import resize_image
+    from ..policies.fusion import load_fusion_policy
 
     policy = load_fusion_policy(checkpoint or None, serving=form, num_threads=1)
     cfg = policy.model.config
@@ -160,10 +160,9 @@ def serving_times(checkpoint: str, form: str, frames: int) -> dict:
 def loop_capacity(policy, frames: int) -> dict:
     """Frames/s of the fusion node's per-frame work on this core: message -> frame, the policy,
     the decision and grounding JSON (what the node publishes), without DDS."""
-    from ..core.records import Command, Observation
+    from ..core.records import Command, Frame, Observation
     from ..core.validation import InputLimits
     from ..ros.conversions import frame_to_image, image_to_frame
-    from ..core.records import Frame
 
     message = frame_to_image(Frame(camera_frame(), 1.0, "camera"))
     limits = InputLimits()

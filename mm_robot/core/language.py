@@ -27,12 +27,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
-from .lexicon import (MAX_COLOUR_WORDS, MAX_SHAPE_WORDS, PRONOUNS, colour_table, shape_entry, shape_table,
-                      world_colour, world_shape)
+from .lexicon import (
+    MAX_COLOUR_WORDS,
+    MAX_SHAPE_WORDS,
+    PRONOUNS,
+    colour_table,
+    shape_entry,
+    shape_table,
+    world_colour,
+    world_shape,
+)
 from .phrases import match_phrases
 from .plan import Description, Ordinal, Plan, Reference
-from .vocabulary import (COLOUR_SYNONYMS, COLOURS, EXTRA_COLOUR_WORDS, EXTRA_SHAPE_WORDS, SHAPE_WORDS,
-                         SOUND_NOUNS, SOUND_WORDS, STOP_WORDS)
+from .vocabulary import (
+    COLOUR_SYNONYMS,
+    COLOURS,
+    EXTRA_COLOUR_WORDS,
+    EXTRA_SHAPE_WORDS,
+    SHAPE_WORDS,
+    SOUND_NOUNS,
+    SOUND_WORDS,
+    STOP_WORDS,
+)
 
 MIN_KNOWN_FRACTION = 0.75  # share of a goto command's words that must belong to the language
 TYPO_PENALTY = 0.9  # confidence factor per corrected word

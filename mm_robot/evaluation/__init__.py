@@ -57,8 +57,8 @@ def _init_worker(counter, domains: list[int]) -> None:
 
 def _run(job: Job) -> dict:
     if job.mode == "graph":
-        from .graph import run_scenario
         from ..bringup.graph import GraphOptions
+        from .graph import run_scenario
         options = GraphOptions(policy=job.policy, checkpoint=job.checkpoint)
         result = run_scenario(job.scenario, Path(job.out_dir) / job.policy, options, domain_id=_worker_domain,
                               video=job.video, timeout=job.timeout, quiet=True)

@@ -54,7 +54,6 @@ from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds
 
 
-
 class FusionNode(LifecycleNode):
     """A managed node (mm_robot.core.lifecycle): ``configure`` loads the policy and creates the
     inputs and outputs, ``activate`` starts deciding and publishing, ``deactivate`` sends a last

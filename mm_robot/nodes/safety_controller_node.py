@@ -27,12 +27,11 @@ from ..core.counters import ErrorLog
 from ..core.priority import set_niceness
 from ..core.records import ZERO, Twist2D
 from ..core.safety import SafetyConfig, SafetyFilter, SafetyNodeConfig, SafetyOutput
-from ..core.validation import (InputError, InputLimits, StampPolicy, check_command, check_stamp,
-                               parse_json_object)
+from ..core.validation import InputError, InputLimits, StampPolicy, check_command, check_stamp, parse_json_object
 from ..ros import qos
 from ..ros.conversions import twist_stamped_to_msg, twist_to_msg
-from ..ros.drain import create_draining_subscription
 from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
+from ..ros.drain import create_draining_subscription
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds, to_seconds

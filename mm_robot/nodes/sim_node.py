@@ -32,8 +32,14 @@ from ..core.counters import ErrorLog
 from ..core.records import Frame
 from ..core.validation import InputError, parse_json_object
 from ..ros import qos
-from ..ros.conversions import (audio_info_json, camera_info_for, chunk_to_audio, frame_to_image, odometry_msg,
-                               twist_from_msg)
+from ..ros.conversions import (
+    audio_info_json,
+    camera_info_for,
+    chunk_to_audio,
+    frame_to_image,
+    odometry_msg,
+    twist_from_msg,
+)
 from ..ros.diagnostics import ERROR, WARN, Health, start_diagnostics
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config

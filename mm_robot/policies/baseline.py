@@ -17,11 +17,11 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ..core.commands import Intent, parse
-from ..core.plan import Description, Reference, Thing, resolve
-from ..core.config import setting
-from ..core.records import (Action, Candidate, Decision, Grounding, Observation, PolicyOutput)
 from ..core.camera_model import camera_for
+from ..core.commands import Intent, parse
+from ..core.config import setting
+from ..core.plan import Description, Reference, Thing, resolve
+from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, steer
 from ..core.vocabulary import COLOURS
 

@@ -18,10 +18,10 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
+from ..core.camera_model import camera_for
 from ..core.commands import is_stop, parse
 from ..core.lru import LRUCache
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
-from ..core.camera_model import camera_for
 from ..core.steering import SteeringConfig, steer
 from ..model.hub import allow_downloads
 from ..model.modeling import FusionModel

@@ -20,10 +20,8 @@ from ..core.camera_model import CameraModel
 from ..core.config import setting
 from ..core.language import Understanding, understand
 from ..core.latest import LatestSlot
-from ..core.records import (Action, AudioChunk, Command, Decision, Frame, Grounding, Observation,
-                            Twist2D, ZERO)
-from ..core.validation import (InputError, InputLimits, RateGate, StampPolicy, check_command,
-                               check_stamp)
+from ..core.records import ZERO, Action, AudioChunk, Command, Decision, Frame, Grounding, Observation, Twist2D
+from ..core.validation import InputError, InputLimits, RateGate, StampPolicy, check_command, check_stamp
 from .base import Policy
 
 

@@ -27,7 +27,6 @@ from rclpy.signals import SignalHandlerOptions
 
 from ..core.config import ConfigError
 
-
 # How long shutdown waits for callbacks in flight; ros2 launch escalates to SIGTERM after 5 s.
 EXECUTOR_STOP_TIMEOUT = 3.0
 

@@ -18,10 +18,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import Bool, String
 
-from ..core.validation import InputError, parse_json_object
-from . import qos
 from ..bringup.graph import GraphOptions, NodeSpec
 from ..bringup.supervisor import Supervisor
+from ..core.validation import InputError, parse_json_object
+from . import qos
 
 
 class BackgroundNode:

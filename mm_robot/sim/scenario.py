@@ -16,8 +16,18 @@ import yaml
 
 from ..core.commands import parse
 from ..core.vocabulary import COLOURS, SHAPES
-from .spec import (NOISE_KINDS, SOUND_KINDS, AudioSpec, CameraSpec, ObjectSpec, Pose2D, Randomisation,
-                   SceneSpec, SoundSpec, SpeechSpec)
+from .spec import (
+    NOISE_KINDS,
+    SOUND_KINDS,
+    AudioSpec,
+    CameraSpec,
+    ObjectSpec,
+    Pose2D,
+    Randomisation,
+    SceneSpec,
+    SoundSpec,
+    SpeechSpec,
+)
 
 SCENARIO_SCHEMA = "mm_robot/scenario/1"
 EXPECTATIONS = ("reach", "stop", "not_found")

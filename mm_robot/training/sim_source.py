@@ -19,9 +19,16 @@ from typing import Iterator
 
 import cv2
 
-from .scenes import (ALL_COMBOS, GOTO_ONLY_SPLITS, HELD_OUT_COMBOS, SEEN_COMBOS, SampleSpec, command_text, relight,
-                     scene_objects)
-
+from .scenes import (
+    ALL_COMBOS,
+    GOTO_ONLY_SPLITS,
+    HELD_OUT_COMBOS,
+    SEEN_COMBOS,
+    SampleSpec,
+    command_text,
+    relight,
+    scene_objects,
+)
 
 MIN_INPUT_PIXELS = 30  # visible pixels of the model's input image for the target to count as in view
 

@@ -25,10 +25,10 @@ import pytest
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
+from mm_robot.bringup.graph import NodeSpec
 from mm_robot.core.records import Frame
 from mm_robot.ros import qos
 from mm_robot.ros.conversions import camera_info_for, frame_to_image
-from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
 

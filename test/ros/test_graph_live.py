@@ -11,7 +11,6 @@ import time
 import pytest
 
 from mm_robot.bringup.graph import NodeSpec
-
 from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros

@@ -10,14 +10,13 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
+from mm_robot.bringup.graph import NodeSpec
 from mm_robot.core.records import AudioChunk, Frame
 from mm_robot.ros import qos
 from mm_robot.ros.conversions import audio_info_json, chunk_to_audio, frame_to_image
-from mm_robot.bringup.graph import NodeSpec
+from mm_robot.ros.probe import Probe, start_graph
 from mm_robot.ros.time import to_stamp
 from mm_robot.sources.synthetic_scene import SyntheticScene, parse_scene
-
-from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros
 

@@ -9,14 +9,15 @@ here to 32 entries) plus a flood of invalid commands, junk decisions and junk au
 from __future__ import annotations
 
 import time
+
 import pytest
 from std_msgs.msg import String
 
+from mm_robot.bringup.graph import NodeSpec
+from mm_robot.core.processes import rss_mb
 from mm_robot.ros import qos
 from mm_robot.ros.flood import distinct_commands, invalid_commands
-from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
-from mm_robot.core.processes import rss_mb
 
 pytestmark = pytest.mark.ros
 

@@ -8,7 +8,6 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
 
 from mm_robot.bringup.graph import NodeSpec
-
 from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from mm_robot.bringup.graph import GraphOptions, NodeSpec
-from mm_robot.ros.probe import Probe
 from mm_robot.bringup.supervisor import Supervisor
+from mm_robot.ros.probe import Probe
 
 pytestmark = pytest.mark.ros
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import require
 from rcl_interfaces.srv import GetParameters
 from rclpy.parameter import parameter_value_to_python
 
-from conftest import require
 from mm_robot.bringup.graph import TOPICS
 from mm_robot.ros.probe import Probe
 

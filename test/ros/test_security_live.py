@@ -6,8 +6,8 @@ import time
 import pytest
 
 from mm_robot.bringup.graph import GraphOptions, NodeSpec
-from mm_robot.ros.probe import BackgroundNode, start_graph
 from mm_robot.bringup.security import grants, resolve
+from mm_robot.ros.probe import BackgroundNode, start_graph
 
 pytestmark = pytest.mark.ros
 

@@ -7,10 +7,10 @@ import pytest
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
+from mm_robot.bringup.graph import NodeSpec
 from mm_robot.core.validation import InputLimits
 from mm_robot.ros import qos
 from mm_robot.ros.conversions import audio_to_chunk, parse_audio_info
-from mm_robot.bringup.graph import NodeSpec
 from mm_robot.ros.probe import Probe, start_graph
 
 pytestmark = pytest.mark.ros

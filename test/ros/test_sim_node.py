@@ -18,8 +18,8 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
-from mm_robot.ros import qos
 from mm_robot.bringup.graph import NodeSpec
+from mm_robot.ros import qos
 from mm_robot.ros.probe import BackgroundNode, start_graph
 
 pytestmark = pytest.mark.ros

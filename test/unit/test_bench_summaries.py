@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("rclpy")  # bench.graph imports the message types
 
-from mm_robot.ros.latency_probe import Recorded, swap_latencies  # noqa: E402
 from mm_robot.bench.soak import summarise  # noqa: E402
+from mm_robot.ros.latency_probe import Recorded, swap_latencies  # noqa: E402
 
 
 def test_swap_latency_is_measured_to_the_first_message_turning_toward_the_new_side():

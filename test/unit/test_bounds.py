@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from mm_robot.core.lru import LRUCache
-from mm_robot.model import FusionModel, tiny_config
-from mm_robot.model import hub
+from mm_robot.model import FusionModel, hub, tiny_config
 
 
 def test_lru_drops_the_least_recently_used():

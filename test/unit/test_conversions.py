@@ -9,11 +9,22 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from mm_robot.core.records import AudioChunk, Frame, Twist2D
 from mm_robot.core.validation import InputLimits
-from mm_robot.ros.conversions import (ConversionError, audio_info_json, audio_to_chunk, box_to_roi,
-                                      camera_info_for, chunk_to_audio, compressed_to_frame,
-                                      frame_to_compressed, frame_to_image, image_to_frame,
-                                      parse_audio_info, twist_from_msg, twist_stamped_to_msg,
-                                      twist_to_msg)
+from mm_robot.ros.conversions import (
+    ConversionError,
+    audio_info_json,
+    audio_to_chunk,
+    box_to_roi,
+    camera_info_for,
+    chunk_to_audio,
+    compressed_to_frame,
+    frame_to_compressed,
+    frame_to_image,
+    image_to_frame,
+    parse_audio_info,
+    twist_from_msg,
+    twist_stamped_to_msg,
+    twist_to_msg,
+)
 from mm_robot.ros.time import to_seconds, to_stamp
 
 LIMITS = InputLimits()

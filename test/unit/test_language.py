@@ -12,7 +12,7 @@ from mm_robot.core.commands import parse
 from mm_robot.core.language import MIN_CONFIDENCE, correct, is_stop, known_words, understand
 from mm_robot.core.vocabulary import COLOURS, SHAPES
 from mm_robot.training.phrasing import phrase
-from mm_robot.training.scenes import (PARAPHRASE_TEMPLATES, STOP_TEXTS, TRAIN_TEMPLATES, UNKNOWN_TEXTS)
+from mm_robot.training.scenes import PARAPHRASE_TEMPLATES, STOP_TEXTS, TRAIN_TEMPLATES, UNKNOWN_TEXTS
 
 
 @pytest.mark.parametrize("template", TRAIN_TEMPLATES + PARAPHRASE_TEMPLATES)

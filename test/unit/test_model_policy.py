@@ -11,9 +11,9 @@ import torch
 from mm_robot.core.records import Action, Command, Decision, Frame, Grounding, Observation, PolicyOutput
 from mm_robot.core.steering import bearing_of
 from mm_robot.model import FusionModel, box_iou, tiny_config
-from mm_robot.policies.fusion import FusionPolicy, load_fusion_policy
 from mm_robot.policies import make_policy
 from mm_robot.policies.base import Policy
+from mm_robot.policies.fusion import FusionPolicy, load_fusion_policy
 
 
 @pytest.fixture()

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from mm_robot.core.lru import LRUCache
 from mm_robot.core.records import Command, Frame, Observation
 from mm_robot.model import FusionModel, tiny_config
-from mm_robot.policies.fusion import DEFAULT_CHECKPOINT, load_fusion_policy
-from mm_robot.core.lru import LRUCache
 from mm_robot.model.serving import OnnxServing, TorchServing, make_serving
+from mm_robot.policies.fusion import DEFAULT_CHECKPOINT, load_fusion_policy
 
 pytest.importorskip("onnxruntime")
 

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from mm_robot.core.records import Action, Command, Frame, Observation
-from mm_robot.policies.fusion import ZeroShotPolicy, load_fusion_policy
 from mm_robot.model.testing import save_tiny_clip
 from mm_robot.model.zero_shot import ZeroShotClipGrounder
+from mm_robot.policies.fusion import ZeroShotPolicy, load_fusion_policy
 
 
 @pytest.fixture(scope="module")

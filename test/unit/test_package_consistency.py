@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from mm_robot.bringup.graph import NODE_EXECUTABLES, TOPICS, GraphOptions, bringup_graph, ros_arguments
 from mm_robot.bringup.parameter_docs import NODE_CONFIGS, default_parameters, params_markdown, params_yaml
-from mm_robot.bringup.graph import (NODE_EXECUTABLES, TOPICS, GraphOptions, bringup_graph, ros_arguments)
 
 ROOT = Path(__file__).resolve().parents[2]
 

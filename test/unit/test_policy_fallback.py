@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from mm_robot.bringup.graph import GraphOptions
 from mm_robot.policies import load_policy
 from mm_robot.policies.runner import FusionNodeConfig
-from mm_robot.bringup.graph import GraphOptions
 
 
 def test_the_fusion_model_is_the_default_policy():

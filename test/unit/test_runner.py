@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from mm_robot.core.records import Action, Decision, Frame, PolicyOutput, ZERO
+from mm_robot.core.records import ZERO, Action, Decision, Frame, PolicyOutput
 from mm_robot.core.validation import InputError, InputLimits
 from mm_robot.policies import make_policy
 from mm_robot.policies.runner import FusionNodeConfig, PolicyRunner

@@ -3,10 +3,11 @@
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mm_robot.core.config import ConfigError, build
-from mm_robot.core.safety import (HARD_MAX_ANGULAR, HARD_MAX_LINEAR, SafetyConfig, SafetyFilter)
+from mm_robot.core.safety import HARD_MAX_ANGULAR, HARD_MAX_LINEAR, SafetyConfig, SafetyFilter
 
 
 def running_filter(t: float = 10.0, **config) -> SafetyFilter:

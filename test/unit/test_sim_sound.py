@@ -10,8 +10,7 @@ from conftest import require
 
 from mm_robot.core.language import understand
 from mm_robot.sim.emitters import BABBLE_SENTENCES, Beep, Recording, Tone, make_background, white_noise
-from mm_robot.sim.sound import (NEAR_FIELD, SPEED_OF_SOUND, MicPair, SoundRenderer, SoundSource, hear_scene,
-                                render_heard)
+from mm_robot.sim.sound import NEAR_FIELD, SPEED_OF_SOUND, MicPair, SoundRenderer, SoundSource, hear_scene, render_heard
 from mm_robot.sim.spec import AudioSpec, ObjectSpec, Pose2D, SceneSpec, SoundSpec
 from mm_robot.sim.voice import SOUND_RATE, espeak_available, resample, synthesise
 

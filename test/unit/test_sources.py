@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mm_robot.sources.audio import (AudioSourceError, MicrophoneConfig, SyntheticAudio, WavAudio,
-                                    make_audio_source)
+from mm_robot.sources.audio import AudioSourceError, MicrophoneConfig, SyntheticAudio, WavAudio, make_audio_source
 from mm_robot.sources.camera import CameraConfig, make_source
 from mm_robot.sources.video import Backoff, VideoSource
 

@@ -12,9 +12,18 @@ from mm_robot.core.records import Action
 from mm_robot.training.datagen import datagen_main, generate
 from mm_robot.training.dataset import load_split, make_batch, read_index, read_shard
 from mm_robot.training.painter import paint_scene
-from mm_robot.training.scenes import (CONFUSER_RATE, HELD_OUT_COMBOS, HELD_OUT_SYNONYMS, PARAPHRASE_TEMPLATES,
-                                      SEEN_COMBOS, TRAIN_SYNONYMS, TRAIN_TEMPLATES, expert_label, sample_spec,
-                                      scene_objects)
+from mm_robot.training.scenes import (
+    CONFUSER_RATE,
+    HELD_OUT_COMBOS,
+    HELD_OUT_SYNONYMS,
+    PARAPHRASE_TEMPLATES,
+    SEEN_COMBOS,
+    TRAIN_SYNONYMS,
+    TRAIN_TEMPLATES,
+    expert_label,
+    sample_spec,
+    scene_objects,
+)
 
 COUNTS = {"train": 60, "val": 20, "seen": 20, "unseen_combo": 20, "paraphrase": 20, "distractors": 20, "lighting": 20,
           "confusers": 20}

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from mm_robot.core.counters import ErrorLog
-from mm_robot.core.validation import (InputError, InputLimits, RateGate, StampPolicy, check_audio,
-                                      check_command, check_image_layout, check_stamp)
+from mm_robot.core.validation import (
+    InputError,
+    InputLimits,
+    RateGate,
+    StampPolicy,
+    check_audio,
+    check_command,
+    check_image_layout,
+    check_stamp,
+)
 
 LIMITS = InputLimits()
 
