@@ -24,8 +24,8 @@ ARGUMENTS = {
     "microphone": ("false", "Start microphone_node."),
     "speech": ("false", "Start speech_node: spoken commands from audio/raw (docs/hearing.md)."),
     "params_file": ("", "ROS parameters YAML; empty = the package's config/mm_robot.yaml."),
-    "autostart": ("true", "Managed nodes (fusion_node) configure and activate themselves; false: they wait "
-                  "for lifecycle transitions (mm-robot lifecycle fusion_node configure, ...)."),
+    "autostart": ("true", "Managed nodes (fusion_node, speech_node) configure and activate themselves; "
+                  "false: they wait for lifecycle transitions (mm-robot lifecycle fusion_node configure, ...)."),
 }
 
 

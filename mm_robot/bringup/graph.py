@@ -119,7 +119,7 @@ def bringup_graph(options: GraphOptions) -> list[NodeSpec]:
     if options.microphone:
         nodes.append(NodeSpec("microphone_node", "microphone_node"))
     if options.speech:
-        nodes.append(NodeSpec("speech_node", "speech_node"))
+        nodes.append(NodeSpec("speech_node", "speech_node", {"autostart": options.autostart}))
     fusion_params = {"policy": options.policy, "use_audio": options.microphone, "autostart": options.autostart}
     if options.checkpoint:
         fusion_params["checkpoint"] = options.checkpoint

@@ -24,7 +24,7 @@ from ..sources.camera import CameraConfig
 NODE_CONFIGS: dict[str, list[tuple[str, type]]] = {
     "camera_node": [("", CameraConfig)],
     "microphone_node": [("", MicrophoneConfig)],
-    "speech_node": [("", HearingConfig), ("limits.", InputLimits)],
+    "speech_node": [("", HearingConfig), ("limits.", InputLimits), ("", ManagedNodeConfig)],
     "fusion_node": [("", FusionNodeConfig), ("limits.", InputLimits), ("", ManagedNodeConfig)],
     "safety_controller_node": [("", SafetyNodeConfig), ("", SafetyConfig)],
     "sim_node": [("", SimNodeConfig)],

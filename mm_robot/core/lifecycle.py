@@ -22,7 +22,7 @@ TRANSITIONS: dict[str, str] = {
     "shutdown": "finalized",
 }
 # The nodes of the graph that are managed (they load models).
-MANAGED_NODES = ("fusion_node",)
+MANAGED_NODES = ("fusion_node", "speech_node")
 # The services every managed node serves under its own name (rcl_lifecycle), and its topic.
 LIFECYCLE_SERVICES = ("change_state", "get_state", "get_available_states", "get_available_transitions",
                       "get_transition_graph")

@@ -5,6 +5,9 @@ is :class:`mm_robot.audio.listener.Listener`. The subscription validates and han
 the listener in its own callback group (convention 3); malformed, silent, clipped or non-finite
 audio is counted and dropped or reported (R7, R9, R16), never a crash. A stop word heard in the
 running hypothesis is published on ``command`` at once, before the utterance ends (convention 12).
+A managed (lifecycle) node, like fusion_node: ``configure`` loads the VAD and the recogniser,
+``activate`` starts hearing and publishing, ``deactivate`` stops (audio is then ignored),
+``cleanup``/``shutdown`` release the models.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
@@ -21,6 +24,7 @@ from ..audio.recognizers import RecognizerError
 from ..audio.vad import VadError
 from ..core.config import ConfigError
 from ..core.counters import ErrorLog
+from ..core.lifecycle import ManagedNodeConfig
 from ..core.validation import InputError, InputLimits
 from ..ros import qos
 from ..ros.conversions import audio_to_chunk, parse_audio_info
@@ -30,34 +34,93 @@ from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds
 
 
-class SpeechNode(Node):
+class SpeechNode(LifecycleNode):
+    """A managed node (mm_robot.core.lifecycle); diagnostics run in every state."""
+
     def __init__(self) -> None:
         super().__init__("speech_node")
         self.config: HearingConfig = declare_config(self, HearingConfig)
         self.limits: InputLimits = declare_config(self, InputLimits, prefix="limits.")
+        self.managed: ManagedNodeConfig = declare_config(self, ManagedNodeConfig)
+        watch_config(self, HearingConfig, lambda: self.config, self._apply)
+        self.errors = ErrorLog(self.get_logger().warning)
+        self.listener: Listener | None = None
+        self.active = False
+        self.failure = ""  # why the last configure failed
+        self.audio_rate: int | None = None
+        self.chunk_times: list[float] = []  # arrival times of the last chunks (input rate), bounded
+        self._entities: list = []  # what configure created and cleanup destroys
+        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
+        if self.managed.autostart:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise ConfigError(self.failure or "speech_node: configure failed")
+            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                raise ConfigError("speech_node: activate failed")
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self.listener = Listener(self.config)
         except (RecognizerError, VadError) as error:
-            raise ConfigError(f"speech_node: {error}") from None
-        watch_config(self, HearingConfig, lambda: self.config, self._apply)
-        self.errors = ErrorLog(self.get_logger().warning)
-        self.audio_rate: int | None = None
-        self.chunk_times: list[float] = []  # arrival times of the last chunks (input rate), bounded
+            self.failure = f"speech_node: {error}"
+            self.get_logger().error(self.failure)
+            return TransitionCallbackReturn.FAILURE
         group = MutuallyExclusiveCallbackGroup()  # one chunk at a time, in order
         for msg_type, topic, callback, profile in ((Image, "audio/raw", self._on_audio, qos.SENSOR),
                                                    (String, "audio/info", self._on_info, qos.LATCHED)):
             events = qos_events_for(self, self.errors, topic)  # lost messages matter only on keep-all
-            self.create_subscription(msg_type, topic, callback, profile, callback_group=group,
-                                     event_callbacks=events)
-        self.transcript_pub = self.create_publisher(String, "speech/transcript", qos.RELIABLE)
-        self.command_pub = self.create_publisher(String, "command", qos.RELIABLE)
-        start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f"listening with {self.config.backend} ({self.config.lexicon} grammar)")
+            self._entities.append(self.create_subscription(msg_type, topic, callback, profile,
+                                                           callback_group=group, event_callbacks=events))
+        self.transcript_pub = self.create_lifecycle_publisher(String, "speech/transcript", qos.RELIABLE)
+        self.command_pub = self.create_lifecycle_publisher(String, "command", qos.RELIABLE)
+        self._entities += [self.transcript_pub, self.command_pub]
+        self.get_logger().info(f"configured: {self.config.backend} ({self.config.lexicon} grammar)")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.listener.reset()  # nothing heard while inactive is carried over
+        result = super().on_activate(state)  # enables the lifecycle publishers
+        self.active = True
+        self.get_logger().info("active: listening")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self.get_logger().info("inactive: audio is ignored")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        """Destroy what configure created and drop the listener (its models go with it)."""
+        for entity in self._entities:
+            if isinstance(entity, LifecyclePublisher):
+                self.destroy_lifecycle_publisher(entity)
+            else:
+                self.destroy_subscription(entity)
+        self._entities = []
+        self.listener = None
 
     def _apply(self, config: HearingConfig) -> None:
-        self.config = self.listener.config = config
+        self.config = config
+        if self.listener is not None:
+            self.listener.config = config
 
     def _guard(self, kind: str, handler, msg) -> None:
+        if not self.active or self.listener is None:
+            return  # inactive: not listening
         now = now_seconds(self)
         try:
             handler(msg, now)
@@ -98,12 +161,17 @@ class SpeechNode(Node):
         self.get_logger().info(f"heard {event.text!r} -> {event.kind} ({event.reason})")
 
     def _health(self) -> Health:
+        if self.listener is None:
+            health = Health(values={"backend": self.config.backend, "state": "unconfigured"})
+            health.raise_to(WARN, self.failure or "not configured (lifecycle): not listening")
+            return health
         stats = self.listener.stats
         times = self.chunk_times
         rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         level = stats.last_level
         health = Health(values={
-            "backend": self.config.backend, "audio_rate_hz": self.audio_rate or 0, "chunks_per_s": rate,
+            "backend": self.config.backend, "state": "active" if self.active else "inactive",
+            "audio_rate_hz": self.audio_rate or 0, "chunks_per_s": rate,
             "input_level_dbfs": level.rms_dbfs if level else float("nan"),
             "input_peak": level.peak if level else float("nan"),
             "chunks": stats.chunks, "silent_chunks": stats.silent_chunks, "clipped_chunks": stats.clipped_chunks,

@@ -98,3 +98,47 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
     finally:
         probe.close()
         supervisor.stop()
+
+
+def _transition(probe, node: str, transition_id: int) -> bool:
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+    client = probe.node.create_client(ChangeState, f"{node}/change_state")
+    assert client.wait_for_service(timeout_sec=30.0), "change_state not served"
+    future = client.call_async(ChangeState.Request(transition=Transition(id=transition_id)))
+    assert probe.wait_for(lambda: future.done(), 60.0), "no answer to change_state"
+    return future.result().success
+
+
+def test_speech_node_is_managed_it_hears_only_while_active(domain_id):
+    """issue 14 item 5: the node that loads models is a lifecycle node; without autostart it waits
+    unconfigured (no audio subscription), hears once configured and active, and not once deactivated."""
+    from lifecycle_msgs.msg import Transition
+    require(voice.espeak_available(), "espeak-ng is not installed")
+    supervisor = start_graph([NodeSpec("speech_node", "speech_node", {"autostart": False})])
+    probe = Probe(domain_id)
+    commands = []
+    try:
+        probe.node.create_subscription(String, "command", lambda m: commands.append(m.data), qos.RELIABLE)
+        info = probe.node.create_publisher(String, "audio/info", qos.LATCHED)
+        audio = probe.node.create_publisher(Image, "audio/raw", qos.SENSOR_PUB)
+        info.publish(String(data=audio_info_json(RATE, 2, "f32", CHUNK, "microphone")))
+        assert probe.wait_for(lambda: probe.latest_diagnostic("speech_node") is not None, 60.0)
+        assert audio.get_subscription_count() == 0  # unconfigured: nothing loaded, nothing heard
+        assert _transition(probe, "speech_node", Transition.TRANSITION_CONFIGURE)
+        assert _transition(probe, "speech_node", Transition.TRANSITION_ACTIVATE)
+        assert probe.wait_for(lambda: audio.get_subscription_count() > 0, 30.0)
+        clock = [0.0]
+        _play(probe, audio, _speech("find the blue box"), clock)  # warms the live decoder
+        time.sleep(1.0)
+        _play(probe, audio, _speech("go to the red ball"), clock)
+        assert probe.wait_for(lambda: "go to the red ball" in commands, 10.0), commands
+        assert _transition(probe, "speech_node", Transition.TRANSITION_DEACTIVATE)
+        commands.clear()
+        _play(probe, audio, _speech("go to the red ball"), clock)
+        time.sleep(2.0)
+        assert commands == []  # inactive: audio is ignored
+        assert supervisor.poll() is None
+    finally:
+        probe.close()
+        supervisor.stop()
