@@ -118,8 +118,8 @@ class SpeechNode(LifecycleNode):
         if self.listener is not None:
             self.listener.config = config
 
-    def _guard(self, kind: str, handler, msg) -> None:
-        if not self.active or self.listener is None:
+    def _guard(self, kind: str, handler, msg, when_inactive: bool = False) -> None:
+        if self.listener is None or not (self.active or when_inactive):
             return  # inactive: not listening
         now = now_seconds(self)
         try:
@@ -135,7 +135,9 @@ class SpeechNode(LifecycleNode):
             if rate != self.audio_rate:
                 self.audio_rate = rate
                 self.listener.reset()
-        self._guard("audio_info", handle, msg)
+        # The stream's description is state, kept while inactive too: the latched message arrives
+        # once, right after configure subscribes, before activate.
+        self._guard("audio_info", handle, msg, when_inactive=True)
 
     def _on_audio(self, msg: Image) -> None:
         def handle(m, now):

@@ -34,7 +34,7 @@ def test_eval_reports_each_policy_by_task_type(domain_id, tmp_path):
     for name in ("go_to_red_ball.yaml", "stop_0.yaml"):
         shutil.copy(ROOT / "scenarios" / "public" / name, suite / name)
     summary = evaluate(suite, ["oracle", "baseline"], tmp_path / "out", mode="graph", workers=1,
-                       domain_base=domain_id)
+                       domains=(domain_id, domain_id))
     oracle = summary["policies"]["oracle"]
     assert oracle["scenarios"] == 2 and oracle["success_rate"] == 1.0
     assert set(oracle["by_category"]) == {"goto", "stop"}
