@@ -19,13 +19,11 @@ from geometry_msgs.msg import Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.duration import Duration
 from rclpy.guard_condition import GuardCondition
-from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
-from rclpy.timer import Timer
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
-from ..core.config import ConfigError
 from ..core.counters import ErrorLog
 from ..core.lifecycle import ManagedNodeConfig
 from ..core.records import Frame
@@ -49,6 +47,7 @@ from ..ros.conversions import (
 )
 from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
 from ..ros.drain import create_draining_subscription
+from ..ros.managed import bring_up, destroy_entities
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds
@@ -80,10 +79,7 @@ class FusionNode(LifecycleNode):
         self._wake: GuardCondition | None = None
         start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
         if self.managed.autostart:
-            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                raise ConfigError(self.failure or "fusion_node: configure failed")
-            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                raise ConfigError("fusion_node: activate failed")
+            bring_up(self, lambda: self.failure)
 
     # -- life cycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -177,16 +173,7 @@ class FusionNode(LifecycleNode):
     def _release(self) -> None:
         """Destroy what configure created and drop the policy (its model goes with it)."""
         with self.lock:
-            for entity in self._entities:
-                if isinstance(entity, LifecyclePublisher):
-                    self.destroy_lifecycle_publisher(entity)
-                elif isinstance(entity, Timer):
-                    self.destroy_timer(entity)
-                elif isinstance(entity, GuardCondition):
-                    self.destroy_guard_condition(entity)
-                else:
-                    self.destroy_subscription(entity)
-            self._entities = []
+            destroy_entities(self, self._entities)
             self._wake = None
             self.runner = None
         gc.collect()

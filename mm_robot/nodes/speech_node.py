@@ -15,20 +15,20 @@ from __future__ import annotations
 import json
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
 from ..audio.listener import HearingConfig, Listener, SpokenStop
 from ..audio.recognizers import RecognizerError
 from ..audio.vad import VadError
-from ..core.config import ConfigError
 from ..core.counters import ErrorLog
 from ..core.lifecycle import ManagedNodeConfig
 from ..core.validation import InputError, InputLimits
 from ..ros import qos
 from ..ros.conversions import audio_to_chunk, parse_audio_info
 from ..ros.diagnostics import ERROR, WARN, Health, qos_events_for, raise_for_qos, start_diagnostics
+from ..ros.managed import bring_up, destroy_entities
 from ..ros.node_main import run_node
 from ..ros.params import declare_config, watch_config
 from ..ros.time import now_seconds
@@ -52,10 +52,7 @@ class SpeechNode(LifecycleNode):
         self._entities: list = []  # what configure created and cleanup destroys
         start_diagnostics(self, self._health, callback_group=MutuallyExclusiveCallbackGroup())
         if self.managed.autostart:
-            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                raise ConfigError(self.failure or "speech_node: configure failed")
-            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                raise ConfigError("speech_node: activate failed")
+            bring_up(self, lambda: self.failure)
 
     # -- life cycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -105,12 +102,7 @@ class SpeechNode(LifecycleNode):
 
     def _release(self) -> None:
         """Destroy what configure created and drop the listener (its models go with it)."""
-        for entity in self._entities:
-            if isinstance(entity, LifecyclePublisher):
-                self.destroy_lifecycle_publisher(entity)
-            else:
-                self.destroy_subscription(entity)
-        self._entities = []
+        destroy_entities(self, self._entities)
         self.listener = None
 
     def _apply(self, config: HearingConfig) -> None:
