@@ -69,7 +69,7 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
                               and probe.latest_diagnostic("speech_node") is not None, 60.0)
         for msg in _bad_messages() * 10:  # malformed, silent, clipped and NaN audio: counted, never a crash
             audio.publish(msg)
-            time.sleep(0.02)  # a sensor subscription keeps the latest message only: do not outrun it
+            time.sleep(0.05)  # a sensor subscription keeps the latest message only: do not outrun it
         time.sleep(1.0)
         clock = [0.0]
         _play(probe, audio, _speech("find the blue box"), clock)  # warms the live decoder (stop spotting)
