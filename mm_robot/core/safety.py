@@ -137,9 +137,10 @@ class SafetyFilter:
             self.ignored_commands += 1
         return effects
 
-    def on_commands_lost(self) -> None:
-        """The middleware lost commands (a reliable reader saw a gap): any of them may have been a
-        stop, so the loss counts as one (fail safe, convention 12); an understood go releases it."""
+    def latch_stop(self) -> None:
+        """Hold zero as a stop command does, until an understood go command releases it: for a stop
+        seen before the rest of its batch is read, and for commands the middleware lost (a reliable
+        reader saw a gap; any of them may have been a stop: fail safe, convention 12)."""
         self._stopped_by_command = True
 
     def on_estop(self, engaged: bool) -> None:

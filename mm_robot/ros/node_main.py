@@ -22,6 +22,7 @@ from typing import Callable, Optional, Sequence
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
@@ -36,9 +37,12 @@ class _Stop(Exception):
 
 
 def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, threads: int = 3,
-             exit_process: bool = True) -> int:
-    """Create the node, spin it on a multi-threaded executor until a signal, shut down cleanly.
+             exit_process: bool = True, events: bool = False) -> int:
+    """Create the node, spin it until a signal, shut down cleanly.
 
+    The executor is rclpy's multi-threaded one (``threads`` workers), or with ``events`` its
+    EventsExecutor: one thread, with the wait and the dispatch in C++ (rclpy.experimental), for a
+    node whose callbacks are all short and whose reaction time matters (the safety controller).
     The exit code is 0 after a signal, 2 for a configuration error. With ``exit_process`` (what a
     node's ``main`` wants) the process ends with it here; otherwise it is returned.
     """
@@ -58,7 +62,7 @@ def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, 
     code = 0
     try:
         node = factory()
-        executor = MultiThreadedExecutor(num_threads=threads)
+        executor = EventsExecutor() if events else MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
         state["spinning"] = True
         _spin(executor, node, lambda: state["stop"])

@@ -229,7 +229,7 @@ def test_lost_commands_count_as_a_stop_until_an_understood_go():
     may have been a stop."""
     f = running_filter()
     _, t = drive_to_speed(f)
-    f.on_commands_lost()
+    f.latch_stop()
     assert feed(f, t + 0.02).twist.is_zero
     assert f.on_commands(["hello robot"], t + 0.03) == ["ignored"]
     assert feed(f, t + 0.05).twist.is_zero
