@@ -6,6 +6,8 @@ import threading
 from collections import Counter
 from typing import Callable
 
+from .validation import InputError
+
 
 class ErrorLog:
     """Counts errors by kind and logs each kind at most once per ``period`` seconds.
@@ -26,6 +28,17 @@ class ErrorLog:
         """Count one error; return True when it was logged (not throttled). Thread-safe."""
         with self._lock:
             return self._report(kind, message, now)
+
+    def guard(self, kind: str, handler: Callable[[object, float], None], msg, now: float) -> None:
+        """Run an input handler; a rejected input (:class:`InputError`) is counted as
+        ``<kind>.<error kind>``, anything else it raises as ``<kind>.unexpected`` (R9: no callback
+        exception kills the node)."""
+        try:
+            handler(msg, now)
+        except InputError as error:
+            self.report(f"{kind}.{error.kind}", str(error), now)
+        except Exception as error:
+            self.report(f"{kind}.unexpected", repr(error), now)
 
     def _report(self, kind: str, message: str, now: float) -> bool:
         self.counts[kind] += 1

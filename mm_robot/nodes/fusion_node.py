@@ -192,13 +192,7 @@ class FusionNode(LifecycleNode):
     def _guard(self, kind: str, handler, msg) -> None:
         if self.runner is None:  # a message in flight while cleanup released the policy
             return
-        now = now_seconds(self)
-        try:
-            handler(msg, now)
-        except InputError as error:
-            self.errors.report(f"{kind}.{error.kind}", str(error), now)
-        except Exception as error:  # R9: no callback exception kills the node
-            self.errors.report(f"{kind}.unexpected", repr(error), now)
+        self.errors.guard(kind, handler, msg, now_seconds(self))
 
     def _on_image(self, msg: Image) -> None:
         self._guard("image", lambda m, now: self.runner.on_frame(image_to_frame(m, self.limits), now), msg)

@@ -113,13 +113,7 @@ class SpeechNode(LifecycleNode):
     def _guard(self, kind: str, handler, msg, when_inactive: bool = False) -> None:
         if self.listener is None or not (self.active or when_inactive):
             return  # inactive: not listening
-        now = now_seconds(self)
-        try:
-            handler(msg, now)
-        except InputError as error:
-            self.errors.report(f"{kind}.{error.kind}", str(error), now)
-        except Exception as error:  # R9: no callback exception kills the node
-            self.errors.report(f"{kind}.unexpected", repr(error), now)
+        self.errors.guard(kind, handler, msg, now_seconds(self))
 
     def _on_info(self, msg: String) -> None:
         def handle(m, now):

@@ -93,3 +93,17 @@ def test_error_log_throttles_each_kind_to_once_a_second_and_counts_all():
     assert sum("command.length" in line for line in lines) == 1
     log.report("image.encoding", "bad encoding", 6.01)
     assert "999 similar suppressed" in lines[-1]
+
+
+def test_a_guarded_handler_counts_rejected_and_unexpected_inputs_and_never_raises():
+    log = ErrorLog(lambda _: None)
+
+    def handler(msg, now):
+        if msg == "bad":
+            raise InputError("too_long", "too long")
+        if msg == "boom":
+            raise RuntimeError("bug")
+
+    for msg in ("ok", "bad", "boom", "bad"):
+        log.guard("command", handler, msg, 1.0)
+    assert log.counts == {"command.too_long": 2, "command.unexpected": 1}
