@@ -1,10 +1,11 @@
 """DDS delivery of camera images between two processes on this machine.
 
 :func:`measure` starts a receiver and a publisher (``python -m mm_robot.bench.dds publish|receive``)
-with the same environment, so a transport setting such as ``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA``
-applies to both ends. The publisher waits for the receiver, then sends ``rgb8`` images at a fixed
-rate with the sensor QoS the graph uses (best effort, depth 1: a late image is replaced, never
-queued); the receiver counts distinct images and their age on arrival (receive time - stamp).
+with the same environment, so a transport setting (``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA``, or
+the package's shared-memory profile through ``FASTDDS_DEFAULT_PROFILES_FILE``) applies to both
+ends. The publisher waits for the receiver, then sends ``rgb8`` images at a fixed rate with the
+sensor QoS the graph uses (best effort, depth 1: a late image is replaced, never queued); the
+receiver counts distinct images and their age on arrival (receive time - stamp).
 """
 
 from __future__ import annotations
@@ -16,20 +17,25 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Optional
 
 SIZES = ((320, 240), (640, 480), (1920, 1080))
-TRANSPORTS = {"default": None, "LARGE_DATA": "LARGE_DATA"}
+LARGE_DATA_PROFILE = Path(__file__).resolve().parent.parent / "resources" / "fastdds_large_data.xml"
+# Transport settings by name: the environment both processes get (README: Long runs and large frames).
+TRANSPORTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "LARGE_DATA": {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"},
+    "mm_robot profile": {"FASTDDS_DEFAULT_PROFILES_FILE": str(LARGE_DATA_PROFILE)},
+}
 
 
-def measure(
-    width: int, height: int, rate_hz: float, seconds: float, domain_id: int, transport: Optional[str]
-) -> dict:
-    """Delivery of ``seconds`` of ``width`` x ``height`` images at ``rate_hz``."""
-    env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id)}
-    env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
-    if transport:
-        env["FASTDDS_BUILTIN_TRANSPORTS"] = transport
+def measure(width: int, height: int, rate_hz: float, seconds: float, domain_id: int, transport: str) -> dict:
+    """Delivery of ``seconds`` of ``width`` x ``height`` images at ``rate_hz`` with the
+    :data:`TRANSPORTS` setting named ``transport``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTDDS_BUILTIN_TRANSPORTS",
+                                                            "FASTDDS_DEFAULT_PROFILES_FILE")}
+    env.update(TRANSPORTS[transport], ROS_DOMAIN_ID=str(domain_id))
     common = [
         "--width",
         str(width),
@@ -65,7 +71,7 @@ def measure(
         "width": width,
         "height": height,
         "rate_hz": rate_hz,
-        "transport": transport or "default",
+        "transport": transport,
         **json.loads(sent.stdout.strip().splitlines()[-1]),
         **json.loads(received.strip().splitlines()[-1]),
     }

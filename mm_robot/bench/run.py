@@ -103,7 +103,7 @@ def bench_main(argv: Optional[Sequence[str]] = None) -> int:
         },
     }
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
-    steps = ("compute" in parts) + len(policies) * ("graph" in parts) + ("dds" in parts) * 6 + (args.soak > 0)
+    steps = ("compute" in parts) + len(policies) * ("graph" in parts) + ("dds" in parts) * 9 + (args.soak > 0)
     with tqdm(total=steps, desc="bench", unit="part") as bar:
         if "compute" in parts:
             from .compute import run_pinned
@@ -125,9 +125,9 @@ def bench_main(argv: Optional[Sequence[str]] = None) -> int:
             from .dds import SIZES, TRANSPORTS, measure
 
             result["dds"] = []
-            for transport in TRANSPORTS.values():
+            for transport in TRANSPORTS:
                 for width, height in SIZES:
-                    bar.set_postfix_str(f"DDS {width}x{height} {transport or 'default'}")
+                    bar.set_postfix_str(f"DDS {width}x{height} {transport}")
                     result["dds"].append(measure(width, height, 30.0, dds_seconds, domain, transport))
                     bar.update()
         if args.soak > 0:

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .camera_model import CameraModel
 
 RELATIONS = ("next_to", "left_of", "right_of", "behind", "in_front_of")
 ORDER_KEYS = ("left", "right", "near", "far", "big", "small")
 SAME_LINE = 0.5  # rad: "behind" / "in front of" means along about the same bearing as the anchor
 SIDE_MARGIN = 0.02  # rad: "left of" means clearly at a larger bearing
+NOMINAL_HEIGHT = 0.3  # m: the height assumed for an object whose distance is estimated from its image
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,15 @@ class Thing:
     size: float
     sounding: bool = False
 
+    @classmethod
+    def seen(cls, key: str, colour: Optional[str], shape: Optional[str], box: Sequence[float],
+             lens: "CameraModel") -> "Thing":
+        """A thing seen in an image as a pixel ``box`` through ``lens``: its bearing from the box's
+        centre, its distance from its apparent height as if it were :data:`NOMINAL_HEIGHT` tall."""
+        height = max(1.0, float(box[3] - box[1]))
+        return cls(key, colour, shape, lens.bearing((box[0] + box[2]) / 2.0), lens.fy * NOMINAL_HEIGHT / height,
+                   height)
+
     @property
     def position(self) -> tuple[float, float]:
         """Robot-frame (x forward, y left) position in metres."""
@@ -181,6 +194,32 @@ def resolve(reference: Reference, things: Sequence[Thing]) -> list[Thing]:
         index = reference.ordinal.index
         return [ordered[index]] if index < len(ordered) else []
     return sorted(heads, key=lambda t: t.distance)
+
+
+class StickyPick:
+    """:func:`resolve`, keeping the object first picked: up close, or once the robot faces it, the
+    words may no longer single it out (two red balls fill the view; the leftmost cone is centred).
+    The kept object is the one of the same colour and shape nearest the last pick's bearing."""
+
+    def __init__(self) -> None:
+        self._kept: Optional[tuple[Optional[str], Optional[str], float]] = None
+
+    def reset(self) -> None:
+        """A new command or step: pick afresh."""
+        self._kept = None
+
+    def rank(self, reference: Reference, things: Sequence[Thing]) -> list[Thing]:
+        """The things ``reference`` may mean, best first, the kept one (if still in view) first."""
+        ranked = resolve(reference, things)
+        if self._kept is not None:
+            colour, shape, bearing = self._kept
+            same = [t for t in things if (t.colour, t.shape) == (colour, shape)]
+            if same:
+                kept = min(same, key=lambda t: abs(t.bearing - bearing))
+                ranked = [kept] + [t for t in ranked if t.key != kept.key]
+        if ranked:
+            self._kept = (ranked[0].colour, ranked[0].shape, ranked[0].bearing)
+        return ranked
 
 
 def plain_plan(colour: Optional[str], shape: Optional[str], sound: bool = False, label: str = "") -> Plan:

@@ -312,6 +312,20 @@ class FusionModel(nn.Module):
         """:meth:`encode` from projected command tokens x (B, L, d) and their float mask (B, L),
         as :meth:`command_tokens` returns them; the serving forms (``serving.py``) cache those."""
         y0, y, centres, grid = self.image_tokens(images)
+        return self.fuse(y0, y, centres, grid, x, maskf, audio)
+
+    @torch.no_grad()
+    def ground_each(self, images: torch.Tensor, texts: list[str]) -> FusionOutput:
+        """One image (1, 3, H, W), K commands -> K outputs; the image side runs once (a scene
+        read object by object, as the compositional policy path does)."""
+        y0, y, centres, grid = self.image_tokens(images)
+        x, maskf = self.command_tokens(texts)
+        k = len(texts)
+        return self.fuse(y0.expand(k, -1, -1), y.expand(k, -1, -1), centres, grid, x, maskf)
+
+    def fuse(self, y0: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, grid: tuple[int, int],
+             x: torch.Tensor, maskf: torch.Tensor, audio: Optional[torch.Tensor] = None) -> FusionOutput:
+        """Cross-modal blocks and heads over image tokens (:meth:`image_tokens`) and command tokens."""
         x, maskf = x.to(y.dtype), maskf.to(y.dtype)
         text_vector = (x * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)  # (B, d)
         if self.audio is not None and audio is not None:

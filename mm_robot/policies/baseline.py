@@ -20,7 +20,7 @@ import numpy as np
 from ..core.camera_model import camera_for
 from ..core.commands import Intent, parse
 from ..core.config import setting
-from ..core.plan import Description, Reference, Thing, resolve
+from ..core.plan import Description, Reference, StickyPick, Thing
 from ..core.records import Action, Candidate, Decision, Grounding, Observation, PolicyOutput
 from ..core.steering import SteeringConfig, steer
 from ..core.vocabulary import COLOURS
@@ -30,7 +30,6 @@ SHAPE_PROTOTYPES: dict[str, tuple[float, float]] = {
     "ball": (0.785, 1.0), "box": (0.97, 1.0), "cylinder": (0.93, 1.4),
     "cone": (0.5, 1.0), "capsule": (0.86, 2.0),
 }
-NOMINAL_HEIGHT = 0.3  # m: the height assumed for a blob when its distance is estimated from its size
 _CHROMATIC = {name: rgb for name, rgb in COLOURS.items() if name not in ("white", "black")}
 
 
@@ -65,14 +64,14 @@ class ColourShapeBaseline:
         self._intent: Intent = Intent("unknown")
         self._search_started: Optional[float] = None
         self._step = 0  # the active step of a sequence
-        self._locked: Optional[tuple[str, str, float]] = None  # (colour, shape, bearing) of the pick
+        self._pick = StickyPick()  # a compositional reference's object, kept once picked
 
     def reset(self) -> None:
         self._command_text = None
         self._intent = Intent("unknown")
         self._search_started = None
         self._step = 0
-        self._locked = None
+        self._pick.reset()
 
     def detect(self, image: np.ndarray) -> list[tuple[str, str, tuple[int, int, int, int], float]]:
         """All coloured blobs: (colour, shape, box, shape_score). ``image``: (H, W, 3) RGB."""
@@ -108,7 +107,8 @@ class ColourShapeBaseline:
             return PolicyOutput(None, self._finish(decision, frame.stamp, started))
         if command.text != self._command_text:
             self._command_text, self._intent, self._search_started = command.text, parse(command.text), None
-            self._step, self._locked = 0, None
+            self._step = 0
+            self._pick.reset()
         intent = self._intent
         if intent.kind == "stop":
             return PolicyOutput(None, self._finish(
@@ -131,7 +131,8 @@ class ColourShapeBaseline:
         action, linear, angular, reason = steer(target, frame.height, self.steering, searching, lens)
         plan = intent.plan.to_json(self._step) if intent.plan else None
         if action == Action.ARRIVED and self._step + 1 < intent.steps:
-            self._step, self._locked = self._step + 1, None  # a sequence: the next step starts with a search
+            self._step += 1  # a sequence: the next step starts with a search
+            self._pick.reset()
             reason += f"; step {self._step} of {intent.steps} done"
         confidence = target.score if target else (0.6 if searching else 0.8)
         decision = Decision(action, confidence, reason, linear, angular, policy=self.name, plan=plan)
@@ -149,18 +150,8 @@ class ColourShapeBaseline:
                 match = _match(reference.head, colour, shape, shape_score)
                 candidates.append(Candidate(f"{colour} {shape}", match, box, lens.bearing((box[0] + box[2]) / 2.0)))
             return sorted(candidates, key=lambda c: (-c.score, -(c.box[3] - c.box[1])))
-        things = [Thing(str(i), colour, shape, lens.bearing((box[0] + box[2]) / 2.0),
-                        lens.fy * NOMINAL_HEIGHT / max(1, box[3] - box[1]), float(box[3] - box[1]))
-                  for i, (colour, shape, box, _) in enumerate(blobs)]
-        ranks = {t.key: rank for rank, t in enumerate(resolve(reference, things))}
-        if self._locked is not None:  # keep the object first picked (the words may not single it out up close)
-            same = [t for t in things if (t.colour, t.shape) == self._locked[:2]]
-            if same:
-                kept = min(same, key=lambda t: abs(t.bearing - self._locked[2]))
-                ranks = {kept.key: -1, **{k: r for k, r in ranks.items() if k != kept.key}}
-        if ranks:
-            best = next(t for t in things if t.key == min(ranks, key=ranks.get))
-            self._locked = (best.colour, best.shape, best.bearing)
+        things = [Thing.seen(str(i), colour, shape, box, lens) for i, (colour, shape, box, _) in enumerate(blobs)]
+        ranks = {t.key: rank for rank, t in enumerate(self._pick.rank(reference, things))}
         ranked = []
         for i, (colour, shape, box, _) in enumerate(blobs):
             rank = ranks.get(str(i))

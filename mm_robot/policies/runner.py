@@ -39,6 +39,8 @@ class FusionNodeConfig:
                                       low=1, high=100000, read_only=True)
     allow_model_download: bool = setting(False, "Let a checkpoint that names a model-hub id download it; "
                                          "off: local files only.", read_only=True)
+    zoom: bool = setting(True, "Fusion policy: look for a target the whole frame misses (small, far, or cut "
+                         "by the image edge) in magnified crops of the frame.", read_only=True)
     rate_hz: float = setting(15.0, "Watchdog checks per second (the policy itself runs on each new frame or "
                              "command): with no fresh frame, STOP decisions and zero proposals at this rate.",
                              low=0.5, high=100.0)

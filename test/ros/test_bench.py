@@ -60,7 +60,8 @@ def test_quick_bench_writes_a_complete_and_sane_report(tmp_path, domain_id):
 
     rows = result["dds"]
     assert {(r["width"], r["height"], r["transport"]) for r in rows} == {
-        (w, h, t) for w, h in ((320, 240), (640, 480), (1920, 1080)) for t in ("default", "LARGE_DATA")
+        (w, h, t) for w, h in ((320, 240), (640, 480), (1920, 1080))
+        for t in ("default", "LARGE_DATA", "mm_robot profile")
     }
     for row in rows:
         assert row["sent"] > 0 and 0 <= row["received"] <= row["sent"] and 0 <= row["delivered"] <= 1

@@ -258,17 +258,74 @@ def test_shipped_checkpoint_tells_shapes_of_one_colour_apart_under_a_held_out_sh
 
 def test_camera_info_sets_bearings_and_the_plan_rides_on_the_decision(checkpoint):
     from mm_robot.core.camera_model import CameraModel
-    policy = load_fusion_policy(checkpoint, presence_threshold=0.0)
-    plain = policy.select_action(_obs("go to the ball left of the red box"))
+    policy = load_fusion_policy(checkpoint, presence_threshold=0.0, zoom=False)
+    plain = policy.select_action(_obs("go to the red ball"))
     lens = CameraModel.from_hfov(160, 120, math.radians(100.0))
-    observation = _obs("go to the ball left of the red box")
+    observation = _obs("go to the red ball")
     wide = policy.select_action(Observation(Frame(observation.frame.image, 1.9, "cam", camera=lens),
                                             observation.command, now=2.0))
     x0, _, x1, _ = wide.grounding.target.box
     assert wide.grounding.target.bearing == pytest.approx(lens.bearing((x0 + x1) / 2))
     assert plain.grounding.target.bearing == pytest.approx(bearing_of((x0 + x1) / 2, 160, 1.2))
     plan = wide.decision.to_json()["plan"]
-    assert plan["grounded_by"] == "model" and plan["steps"][0]["relation"] == "left_of"
+    assert plan["grounded_by"] == "model" and plan["steps"][0]["form"] == "plain"
+    related = policy.select_action(_obs("go to the ball left of the red box")).decision.to_json()["plan"]
+    assert related["grounded_by"] == "model + resolver" and related["steps"][0]["relation"] == "left_of"
+
+
+def test_a_target_the_whole_frame_misses_is_looked_for_in_magnified_crops(checkpoint):
+    """Nothing in the whole frame, the middle crop sure of it: the box is mapped back to the frame
+    and steered to; nothing sure enough in any crop: the model's own (search) decision stands."""
+    from types import SimpleNamespace
+    policy = load_fusion_policy(checkpoint, zoom_presence=0.6)
+    actions = list(policy.model.config.actions)
+    crop_presence = [0.3, 0.9, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
+    seen = []
+
+    def predict(images, texts, audio=None):
+        seen.append(images.shape)
+        b = len(images)
+        logits = np.full((b, len(actions)), -5.0, np.float32)
+        logits[:, actions.index("search")] = 5.0
+        presence = np.array([0.1]) if b == 1 else np.array(crop_presence)
+        return SimpleNamespace(presence=presence, box=np.tile([[0.5, 0.5, 0.75, 0.75]], (b, 1)),
+                               action_logits=logits, velocity=np.zeros((b, 2), np.float32))
+
+    policy.serving = SimpleNamespace(predict=predict)
+    out = policy.select_action(_obs("go to the red ball", width=160, height=120))
+    assert seen == [(1, 32, 48, 3), (8, 32, 48, 3)]  # the frame, then the crops in one batch
+    # the middle crop spans x 40..120, y 30..90 of the 160 x 120 frame: its (0.5..0.75) box is x 80..100
+    assert out.grounding.target.box == (80, 60, 100, 75)
+    assert "zoomed" in out.grounding.target.label
+    assert out.decision.action in (Action.FORWARD, Action.TURN_RIGHT) and out.decision.confidence == 0.9
+    crop_presence[:] = [0.3, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
+    policy.reset()
+    assert policy.select_action(_obs("go to the red ball")).decision.action == Action.SEARCH
+
+
+def test_instances_keep_a_second_object_of_one_description_and_drop_its_neighbouring_tokens():
+    from mm_robot.policies.scene_reading import instances
+    logits = np.full(5, -4.0, np.float32)
+    logits[[0, 1, 3]] = [6.0, 5.8, 2.5]  # token 1 lies inside token 0's box: the same object
+    boxes = np.array([[0.0, 0.0, 0.3, 0.3], [0.1, 0.1, 0.25, 0.25], [0.4, 0.4, 0.5, 0.5],
+                      [0.6, 0.6, 0.9, 0.9], [0.0, 0.5, 0.1, 0.6]], np.float32)
+    null = -2.0
+    found = instances(np.append(logits, null), boxes, presence=0.95)
+    assert [tuple(b) for b, _ in found] == [tuple(boxes[0]), tuple(boxes[3])]
+    assert found[0][1] == pytest.approx(0.95) and found[1][1] == pytest.approx(0.95 / (1 + math.exp(-4.5)))
+    assert instances(np.append(logits, null), boxes, presence=0.3) == []  # the query's object is not in view
+    logits[3] = -0.5  # alone not clearly likelier than "not in view": no second instance
+    assert len(instances(np.append(logits, null), boxes, presence=0.95)) == 1
+
+
+def test_queries_cover_what_a_reference_may_mean():
+    from mm_robot.core.language import understand
+    from mm_robot.policies.scene_reading import queries_for
+    step, = understand("go to the ball next to the yellow cone").plan.steps
+    pairs = queries_for(step)
+    assert ("yellow", "cone") in pairs and ("red", "ball") in pairs and ("red", "cone") not in pairs
+    step, = understand("go to anything but the red ones").plan.steps
+    assert len(queries_for(step)) == 45  # nine colours x five shapes
 
 
 def test_a_sequence_is_grounded_one_step_at_a_time(checkpoint):
@@ -291,3 +348,55 @@ def test_a_sequence_is_grounded_one_step_at_a_time(checkpoint):
     assert asked == ["go to the red ball", "the blue box"]
     assert first.decision.plan["active"] == 0 and second.decision.plan["active"] == 1
     assert "step 1 of 2 done" in first.decision.reason
+
+
+@pytest.mark.parametrize("text, name", [
+    ("go to the leftmost box", "red_box"), ("go to the nearest box", "blue_box"),
+    ("go to anything but the red ones", "blue_box"), ("go to the box left of the blue box", "red_box"),
+    ("go to the rightmost red thing", "red_box"),
+])
+def test_shipped_checkpoint_grounds_compositional_commands_object_by_object(rendered_scene, text, name):
+    """Relations, ordinals and exclusions: the model grounds each object the words may mean, the
+    resolver picks (two boxes and two red objects in view)."""
+    frame, boxes = rendered_scene
+    policy = load_fusion_policy()
+    grounding = _ground(policy, frame, text)
+    assert grounding.target is not None, text
+    assert _iou(grounding.target.box, boxes[name]) >= 0.5, (text, grounding.target, boxes)
+
+
+def test_a_zoomed_find_counts_only_when_small_and_clear_of_its_crops_edges():
+    from mm_robot.policies.zoom import MAX_HEIGHT, crops_of, in_frame
+    windows = crops_of(320, 240)
+    left, middle = windows[0], windows[1]  # x 0..160 and 80..240, y 60..180
+    assert in_frame(middle, (0.4, 0.4, 0.5, 0.55), 320, 240) == pytest.approx((0.45, 0.45, 0.5, 0.525))
+    assert in_frame(middle, (0.0, 0.4, 0.1, 0.55), 320, 240) is None  # cut by the crop's left edge
+    assert in_frame(left, (0.0, 0.4, 0.1, 0.55), 320, 240) is None  # and by the frame's
+    assert in_frame(left, (0.05, 0.4, 0.1, 0.55), 320, 240) is not None
+    assert in_frame(middle, (0.4, 0.1, 0.5, 0.1 + 2.1 * MAX_HEIGHT), 320, 240) is None  # the frame's to find
+
+
+def test_a_search_turns_toward_where_the_target_was_last_seen_and_forgets_it_on_a_new_command(checkpoint):
+    from types import SimpleNamespace
+    policy = load_fusion_policy(checkpoint, zoom=False)
+    actions = list(policy.model.config.actions)
+    state = {"presence": 0.9, "action": "turn_right"}
+
+    def predict(images, texts, audio=None):
+        logits = np.full((1, len(actions)), -5.0, np.float32)
+        logits[0, actions.index(state["action"])] = 5.0
+        return SimpleNamespace(presence=np.array([state["presence"]]), box=np.array([[0.8, 0.4, 0.9, 0.6]]),
+                               action_logits=logits, velocity=np.zeros((1, 2), np.float32))
+
+    policy.serving = SimpleNamespace(predict=predict)
+    policy.select_action(_obs("go to the red ball", now=2.0))  # seen on the right
+    state.update(presence=0.1, action="search")
+    assert policy.select_action(_obs("go to the red ball", now=2.1)).decision.angular < 0  # turns right
+    assert policy.select_action(_obs("go to the red ball", now=5.5)).decision.angular > 0  # too long ago: left
+    other = _obs("go to the red ball", now=2.3)
+    policy.select_action(_obs("go to the red ball", now=5.6))
+    state.update(presence=0.9, action="turn_right")
+    policy.select_action(_obs("go to the red ball", now=5.7))
+    state.update(presence=0.1, action="search")
+    new = Observation(other.frame, Command("go to the blue box", 5.75), now=5.8)
+    assert policy.select_action(new).decision.angular > 0  # a new command's search starts left

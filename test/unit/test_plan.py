@@ -110,3 +110,28 @@ def test_resolver_finds_nothing_without_an_anchor_or_enough_objects():
     assert resolve(Reference(Description(shape="ball"), relation="next_to",
                              anchor=Description("purple", "box")), SCENE) == []
     assert resolve(Reference(Description(shape="box"), ordinal=Ordinal("left", 1)), SCENE) == []
+
+
+def test_a_sticky_pick_keeps_the_object_first_picked_once_the_words_no_longer_single_it_out():
+    """"the leftmost ball": once the robot has turned toward it, another ball may be leftmost."""
+    from mm_robot.core.plan import StickyPick
+    step, = plan_of("go to the leftmost ball").steps
+    pick = StickyPick()
+    assert pick.rank(step, SCENE)[0].key == "a"
+    turned = [thing("a", "red", "ball", 2, 2.0), thing("b", "blue", "ball", 30, 3.0, 0.5),
+              thing("c", "green", "ball", -30, 1.5, 0.2)]
+    assert resolve(step, turned)[0].key == "b"
+    assert pick.rank(step, turned)[0].key == "a"
+    pick.reset()
+    assert pick.rank(step, turned)[0].key == "b"
+
+
+def test_a_thing_seen_in_an_image_is_placed_by_its_box_and_lens():
+    from mm_robot.core.camera_model import CameraModel
+    from mm_robot.core.plan import NOMINAL_HEIGHT
+    lens = CameraModel.from_hfov(320, 240, math.radians(60.0))
+    near, far = (Thing.seen(k, "red", "ball", box, lens) for k, box in (("n", (150, 100, 170, 160)),
+                                                                           ("f", (250, 110, 260, 125))))
+    assert near.distance == pytest.approx(lens.fy * NOMINAL_HEIGHT / 60) and far.distance > near.distance
+    assert near.bearing == pytest.approx(lens.bearing(160)) and far.bearing < 0 < near.bearing + 1e-9
+    assert near.size == 60 and far.size == 15
