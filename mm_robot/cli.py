@@ -154,7 +154,8 @@ def cmd_eval(args) -> int:
     except ValueError as error:
         raise SystemExit(f"mm-robot eval: --domains: {error}") from None
     summary = evaluate(args.suite, args.policies.split(","), args.out, mode=args.mode, workers=args.workers,
-                       checkpoint=args.checkpoint, domains=domains, video=args.video, timeout=args.timeout)
+                       checkpoint=args.checkpoint, domains=domains, video=args.video, timeout=args.timeout,
+                       speech=args.speech)
     for policy, stats in summary["policies"].items():
         by = ", ".join(f"{k} {v:.0%}" for k, v in stats["by_category"].items())
         print(f"{policy:<9} {stats['success_rate']:.0%} of {stats['scenarios']}  ({by})")
@@ -291,9 +292,11 @@ def _eval_parser(sub) -> None:
     ev.add_argument("--domains", default="120-232", help="ROS domain ids graph runs may use, LOW-HIGH; an id "
                     "another running evaluation holds is skipped (default: %(default)s)")
     ev.add_argument("--video", default="none", choices=("none", "mp4", "gif"),
-                    help="keep each graph run's camera video (default: %(default)s)")
+                    help="keep each run's camera video with the grounding drawn on it (default: %(default)s)")
     ev.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit of one graph run (s); a run "
                     "stopped by it fails with timed_out: true (default: %(default)s)")
+    ev.add_argument("--speech", action="store_true", help="graph runs also start speech_node: a scenario's spoken "
+                    "commands reach the graph only through the simulated microphones and the recogniser")
     ev.set_defaults(func=cmd_eval)
 
 
@@ -357,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit (s)")
     sim.add_argument("--record", default=None, metavar="BAG",
                      help="also record the run into this new rosbag2 MCAP bag (docs/recording.md)")
+    sim.add_argument("--speech", action="store_true",
+                     help="start speech_node, so a scenario's spoken commands reach the graph through the "
+                     "simulated microphones and the recogniser (docs/hearing.md); without it only typed "
+                     "commands do")
     sim.set_defaults(func=cmd_sim, namespace="", camera="sim", microphone=False, params_file=None,
                      use_sim_time=True, duration=None)
 

@@ -4,7 +4,9 @@ The probe of ``graph.py`` keeps publishing 320x240 frames at 30 Hz and swapping 
 every second while ``fusion_node`` (fusion policy) and ``safety_controller_node`` run. Every
 10 s it samples each node's resident memory and the image -> grounding latency of that window.
 Reported: RSS slope per node (least squares, MB per hour, from the second minute on, once caches
-and allocator pools have filled), and p50/p99 latency per window against the first 5 minutes.
+and allocator pools have filled), and p50/p99 latency per window; the median window p99 of the
+last 5 minutes against that of the first 5 (one window's p99 of ~300 frames is noisy; the
+medians are what "stable p99" is read from).
 """
 
 from __future__ import annotations
@@ -92,11 +94,13 @@ def summarise(windows: list[dict]) -> dict:
     p99 = np.array([w["lag_ms_p99"] for w in windows])
     first = p99[t <= 300.0] if (t <= 300.0).any() else p99
     reference = float(np.nanmedian(first)) if first.size else float("nan")
+    last = p99[t > t[-1] - 300.0] if t.size else p99
     return {
         "minutes": round(float(t[-1]) / 60, 2) if t.size else 0.0,
         "window_s": WINDOW_S,
         "rss": slopes,
         "lag_p99_ms_first_5_min": round(reference, 1),
+        "lag_p99_ms_last_5_min": round(float(np.nanmedian(last)), 1) if last.size else float("nan"),
         "lag_p99_ms_worst_window": round(float(np.nanmax(p99)), 1) if p99.size else float("nan"),
         "windows_within_20_percent": int(np.sum(p99 <= 1.2 * reference)),
         "windows": windows,
@@ -115,7 +119,8 @@ def soak_markdown(soak: dict) -> str:
     lines += [
         "",
         f"Image -> grounding p99: {soak['lag_p99_ms_first_5_min']} ms (median window of the first "
-        f"5 min), worst window {soak['lag_p99_ms_worst_window']} ms; {soak['windows_within_20_percent']} of "
+        f"5 min), {soak['lag_p99_ms_last_5_min']} ms (of the last 5 min), worst window "
+        f"{soak['lag_p99_ms_worst_window']} ms; {soak['windows_within_20_percent']} of "
         f"{len(soak['windows'])} windows within 20 % of the first.",
         "",
         "![soak](soak.png)",

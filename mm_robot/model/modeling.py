@@ -99,14 +99,20 @@ class CrossModalBlock(nn.Module):
         self.ffn = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, L, d) queries, y (B, N, d) image tokens -> fused (B, L, d), alpha (B, h, L, N)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor, one_image: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, L, d) queries, y (B, N, d) image tokens -> fused (B, L, d), alpha (B, h, L, N).
+        ``one_image``: every row of y is the same image (many commands, one frame), so its keys and
+        values are computed once and shared."""
         b, length, d = x.shape
         n = y.shape[1]
-        xn, yn = self.norm_x(x), self.norm_y(y)
+        xn = self.norm_x(x)
+        yn = self.norm_y(y[:1] if one_image else y)
+        rows = 1 if one_image else b
         q = self.q(xn).view(b, length, self.heads, self.d_head).transpose(1, 2)  # (B, L, d) -> (B, h, L, d_h)
-        k = self.k(yn).view(b, n, self.heads, self.d_head).transpose(1, 2)  # (B, N, d) -> (B, h, N, d_h)
-        v = self.v(yn).view(b, n, self.heads, self.d_head).transpose(1, 2)  # (B, h, N, d_h)
+        k = self.k(yn).view(rows, n, self.heads, self.d_head).transpose(1, 2)  # (B, N, d) -> (B, h, N, d_h)
+        v = self.v(yn).view(rows, n, self.heads, self.d_head).transpose(1, 2)  # (B, h, N, d_h)
+        if one_image:
+            k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)  # (1, h, N, d_h) -> (B, h, N, d_h), shared
         e = q @ k.transpose(-1, -2) / math.sqrt(self.d_head)  # e_ij: (B, h, L, N)
         alpha = e.softmax(dim=-1)  # softmax over image tokens j
         attended = (alpha @ v).transpose(1, 2).reshape(b, length, d)  # (B, h, L, d_h) -> (B, L, d)
@@ -321,11 +327,13 @@ class FusionModel(nn.Module):
         y0, y, centres, grid = self.image_tokens(images)
         x, maskf = self.command_tokens(texts)
         k = len(texts)
-        return self.fuse(y0.expand(k, -1, -1), y.expand(k, -1, -1), centres, grid, x, maskf)
+        return self.fuse(y0.expand(k, -1, -1), y.expand(k, -1, -1), centres, grid, x, maskf, one_image=True)
 
     def fuse(self, y0: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, grid: tuple[int, int],
-             x: torch.Tensor, maskf: torch.Tensor, audio: Optional[torch.Tensor] = None) -> FusionOutput:
-        """Cross-modal blocks and heads over image tokens (:meth:`image_tokens`) and command tokens."""
+             x: torch.Tensor, maskf: torch.Tensor, audio: Optional[torch.Tensor] = None,
+             one_image: bool = False) -> FusionOutput:
+        """Cross-modal blocks and heads over image tokens (:meth:`image_tokens`) and command tokens;
+        ``one_image``: every row of the image tokens is the same frame (:meth:`ground_each`)."""
         x, maskf = x.to(y.dtype), maskf.to(y.dtype)
         text_vector = (x * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)  # (B, d)
         if self.audio is not None and audio is not None:
@@ -334,7 +342,7 @@ class FusionModel(nn.Module):
             maskf = torch.cat([maskf, maskf.new_ones(a.shape[:2])], dim=1)  # (B, L + C + A)
         alpha = y.new_zeros(0)
         for block in self.blocks:
-            x, alpha = block(x, y)
+            x, alpha = block(x, y, one_image)
         q = self._pool(x, maskf)  # (B, d)
         heads = self.heads(y, q, centres, grid)
         return FusionOutput(**heads._asdict(), attention=alpha, grid=grid, query=q, text_vector=text_vector,

@@ -55,7 +55,7 @@ class _Reading(NamedTuple):
     """How a command reads, cached per command string."""
 
     stop: bool  # it holds a stop word
-    phrase: str  # what a grounding names
+    phrases: tuple[str, ...]  # what a grounding names, per step (one for a plain command)
     plan: Optional[dict]  # the plan the words read as (decision JSON), None for no plan
     steps: tuple[str, ...]  # the texts of a sequence's steps, empty for one step
     references: tuple[Reference, ...]  # the reference of each step, empty without a plan
@@ -72,7 +72,8 @@ def _read_command(text: str) -> _Reading:
     plan_json = (dict(plan.to_json(0), grounded_by="model + resolver" if composed else "model")
                  if plan is not None else None)
     steps = tuple(s.text for s in plan.steps) if plan is not None and plan.is_sequence else ()
-    return _Reading(is_stop(text), intent.label or text, plan_json, steps, references)
+    phrases = tuple(r.head.label or intent.label or text for r in references[:len(steps)]) or (intent.label or text,)
+    return _Reading(is_stop(text), phrases, plan_json, steps, references)
 
 
 class _PolicyBase:
@@ -83,6 +84,7 @@ class _PolicyBase:
         self.hfov = float(hfov)
         self.presence_threshold = float(presence_threshold)
         self._readings: LRUCache[str, _Reading] = LRUCache(COMMAND_CACHE_SIZE, _read_command)
+        self._step = 0  # the active step of a sequence
 
     def _trivial(self, observation: Observation, t0: float) -> Optional[PolicyOutput]:
         """No command -> idle; a stop word -> stop (text may always ask to stop, never force motion)."""
@@ -96,6 +98,11 @@ class _PolicyBase:
         return PolicyOutput(None, Decision(action, 1.0, reason, latency_ms=(time.perf_counter() - t0) * 1e3,
                                            stamp=observation.now, policy=self.name))
 
+    def _phrase(self, text: str) -> str:
+        """What the active step's grounding names."""
+        phrases = self._readings(text).phrases
+        return phrases[min(self._step, len(phrases) - 1)]
+
     def _lens(self, frame):
         return camera_for(frame.width, frame.height, frame.camera, self.hfov)  # camera_info's K if known
 
@@ -106,15 +113,14 @@ class _PolicyBase:
     def _grounding(self, observation: Observation, candidates: tuple[Candidate, ...],
                    target: Optional[Candidate], presence: float) -> Grounding:
         frame = observation.frame
-        return Grounding(phrase=self._readings(observation.command.text).phrase, target=target,
+        return Grounding(phrase=self._phrase(observation.command.text), target=target,
                          candidates=candidates, stamp=frame.stamp, frame_id=frame.frame_id,
                          image_size=(frame.width, frame.height), presence=float(presence))
 
     def _one_box(self, observation: Observation, box_norm, presence: float) -> Grounding:
         """The grounding of one box (the most likely image token's), a target when ``presence``
         clears the threshold."""
-        phrase = self._readings(observation.command.text).phrase
-        candidate = self._candidate(observation.frame, phrase, box_norm, presence)
+        candidate = self._candidate(observation.frame, self._phrase(observation.command.text), box_norm, presence)
         target = candidate if presence >= self.presence_threshold else None
         return self._grounding(observation, (candidate,), target, presence)
 
@@ -282,7 +288,7 @@ class FusionPolicy(_PolicyBase):
         if not finds:
             return None
         presence, box = max(finds)
-        target = self._candidate(frame, self._readings(observation.command.text).phrase + " (zoomed)", box, presence)
+        target = self._candidate(frame, self._phrase(observation.command.text) + " (zoomed)", box, presence)
         grounding = self._grounding(observation, (target,), target, presence)
         action, linear, angular, _ = steer(target, frame.height, self.steering, lens=self._lens(frame))
         return _Step(grounding, action, presence, linear, angular)

@@ -21,7 +21,7 @@ from ..core.plan import Description, Reference
 from ..core.vocabulary import COLOURS, SHAPES
 from ..model.modeling import FusionModel
 from ..model.processing import images_to_tensor, resize_image
-from .zoom import in_frame, magnified
+from .zoom import HALF_CROPS, in_frame, magnified
 
 QUERY = "go to the {colour} {shape}"  # the plainest wording the model was trained on
 SECOND_INSTANCE_ODDS = 2.0  # log-odds against "not in view" a token needs to be a second instance
@@ -92,18 +92,21 @@ def read_scene(model: FusionModel, frame: np.ndarray, pairs: list[tuple[str, str
                min_presence: float = 0.5, look_closer: Sequence[tuple[str, str]] = ()) -> list[Found]:
     """Every object of ``pairs`` the model grounds in ``frame`` ((H, W, 3) uint8 RGB, any size;
     boxes normalised to it). An object two queries claim (an orange ball read as red too) keeps
-    the likelier. The pairs of ``look_closer`` are also looked for in magnified crops (``zoom.py``):
-    a small or distant object, or one a near object of the same description outshines (a near red
-    cylinder and a far one), is found there."""
+    the likelier. The pairs of ``look_closer`` that the whole frame shows are looked for again in
+    the half-size crops (``zoom.py``): a second instance that a near one of the same description
+    outshines in the token softmax (a near red cylinder and a far one) is found there. (Only those:
+    each crop costs a pass, and a description the whole frame does not show at all is the plain
+    path's zoom's to find.)"""
     if not pairs:
         return []
     cfg = model.config
     device = next(model.parameters()).device
     image = resize_image(frame, cfg.image_height, cfg.image_width)
     found = _found(model.ground_each(images_to_tensor(image[None]).to(device), _texts(pairs)), pairs, min_presence)
-    closer = list(dict.fromkeys(look_closer))
+    seen = {(f.colour, f.shape) for f in found}
+    closer = [pair for pair in dict.fromkeys(look_closer) if pair in seen]
     if closer:
-        crops, windows = magnified(frame, cfg.image_height, cfg.image_width)
+        crops, windows = magnified(frame, cfg.image_height, cfg.image_width, HALF_CROPS)  # 2x: the cost is per crop
         height, width = frame.shape[:2]
         for crop, window in zip(crops, windows):
             out = model.ground_each(images_to_tensor(crop[None]).to(device), _texts(closer))

@@ -19,22 +19,23 @@ from ..model.processing import resize_image
 # Normalised (x0, y0, x1, y1): three half-size crops (2x), then five at 0.3 of the frame (3.3x),
 # overlapping, along the band where a distant object stands. At 320 x 240 a target 10 px tall
 # is about 13 px tall in the small crops' model input, where the shipped model finds it.
-CROPS = tuple((x, 0.25, x + 0.5, 0.75) for x in (0.0, 0.25, 0.5)) + tuple(
-    (x, 0.375, x + 0.3, 0.675) for x in (0.0, 0.175, 0.35, 0.525, 0.7))
+HALF_CROPS = tuple((x, 0.25, x + 0.5, 0.75) for x in (0.0, 0.25, 0.5))
+CROPS = HALF_CROPS + tuple((x, 0.375, x + 0.3, 0.675) for x in (0.0, 0.175, 0.35, 0.525, 0.7))
 MAX_HEIGHT = 0.15  # of the frame's height: taller targets are the whole frame's to find
 EDGE = 0.03  # of a crop: a box this close to an edge of its crop is a cut object
 
 Box = tuple[float, float, float, float]
 
 
-def crops_of(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """The pixel windows (x0, y0, x1, y1) of :data:`CROPS` in a ``width`` x ``height`` frame."""
-    return [(int(x0 * width), int(y0 * height), int(x1 * width), int(y1 * height)) for x0, y0, x1, y1 in CROPS]
+def crops_of(width: int, height: int, crops: Sequence[Box] = CROPS) -> list[tuple[int, int, int, int]]:
+    """The pixel windows (x0, y0, x1, y1) of ``crops`` in a ``width`` x ``height`` frame."""
+    return [(int(x0 * width), int(y0 * height), int(x1 * width), int(y1 * height)) for x0, y0, x1, y1 in crops]
 
 
-def magnified(image: np.ndarray, height: int, width: int) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """(crops resized to ``height`` x ``width``, as a (C, height, width, 3) batch; their windows)."""
-    windows = crops_of(image.shape[1], image.shape[0])
+def magnified(image: np.ndarray, height: int, width: int, crops: Sequence[Box] = CROPS
+              ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """(``crops`` resized to ``height`` x ``width``, as a (C, height, width, 3) batch; their windows)."""
+    windows = crops_of(image.shape[1], image.shape[0], crops)
     return np.stack([resize_image(image[y0:y1, x0:x1], height, width) for x0, y0, x1, y1 in windows]), windows
 
 

@@ -88,7 +88,7 @@ def test_lockstep_evaluation_keeps_decisions_and_counts(tmp_path):
     suite.mkdir()
     source = Path(__file__).resolve().parents[2] / "scenarios" / "public" / "go_to_red_ball.yaml"
     (suite / source.name).write_text(source.read_text())
-    summary = evaluate(suite, ["oracle"], tmp_path / "out", mode="lockstep", workers=1)
+    summary = evaluate(suite, ["oracle"], tmp_path / "out", mode="lockstep", workers=1, video="gif")
     stats = summary["policies"]["oracle"]
     assert stats["success_rate"] == 1.0 and stats["timed_out"] == 0
     assert stats["decisions"].get("arrived", 0) >= 1
@@ -99,4 +99,5 @@ def test_lockstep_evaluation_keeps_decisions_and_counts(tmp_path):
     assert sum(result["decisions"].values()) == len(lines)
     assert any(line.get("plan") for line in lines)
     assert (run / "groundings.jsonl").is_file()
+    assert result["outputs"]["video"] == str(run / "camera.gif") and (run / "camera.gif").stat().st_size > 1000
     assert (tmp_path / "out" / "report.md").read_text().count("wall-clock") == 1

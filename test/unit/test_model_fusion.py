@@ -263,3 +263,20 @@ def test_context_convs_widen_what_one_token_sees():
         assert len([m for m in model.vision.modules() if type(m).__name__ == "_ContextBlock"]) == convs
     assert float(outs[0].max()) == 0.0
     assert float(outs[2].min()) > 0.0
+
+
+@pytest.mark.parametrize("fusion", ["concat", "add", "gated"])
+def test_grounding_many_commands_in_one_image_equals_one_pass_each(fusion):
+    """ground_each runs the image side once and shares its keys and values across the commands;
+    the outputs are those of encoding the image once per command."""
+    torch.manual_seed(0)
+    model = FusionModel(tiny_config(fusion=fusion)).eval()
+    cfg = model.config
+    image = torch.rand(1, 3, cfg.image_height, cfg.image_width)
+    texts = ["go to the red ball", "go to the blue box", "go to the green cone"]
+    together = model.ground_each(image, texts)
+    with torch.no_grad():
+        apart = model.encode(image.expand(len(texts), -1, -1, -1), texts)
+    for name in ("heat_logits", "token_boxes", "presence", "action_logits"):
+        assert torch.allclose(getattr(together, name), getattr(apart, name), atol=1e-5), name
+    assert not torch.allclose(together.heat_logits[0], together.heat_logits[1])  # the commands differ

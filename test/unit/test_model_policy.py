@@ -348,6 +348,7 @@ def test_a_sequence_is_grounded_one_step_at_a_time(checkpoint):
     assert asked == ["go to the red ball", "the blue box"]
     assert first.decision.plan["active"] == 0 and second.decision.plan["active"] == 1
     assert "step 1 of 2 done" in first.decision.reason
+    assert (first.grounding.phrase, second.grounding.phrase) == ("red ball", "blue box")  # the active step's
 
 
 @pytest.mark.parametrize("text, name", [
