@@ -6,7 +6,9 @@ model's sentence-level grounding gives. :func:`read_scene` asks the model, in on
 image (:meth:`FusionModel.ground_each`), for each (colour, shape) of the world the reference
 could mean, and keeps every instance it grounds: the best image token when the object is in
 view, plus other tokens that alone are far likelier than "not in view" and lie outside the boxes
-already kept (two red balls give two instances). The resolver (:mod:`mm_robot.core.plan`) then picks among them.
+already kept (two red balls give two instances), plus what magnified crops show of the
+descriptions the whole frame shows (a far one a near one outshines). The resolver
+(:mod:`mm_robot.core.plan`) then picks among them.
 """
 
 from __future__ import annotations
@@ -68,9 +70,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def instances(heat_logits: np.ndarray, token_boxes: np.ndarray, presence: float,
               min_presence: float = 0.5, max_instances: int = 4) -> list[tuple[np.ndarray, float]]:
     """(box, score) of each instance one query grounds: none below ``min_presence``; else the best
-    token (scored ``presence``), then each token that alone is :data:`SECOND_INSTANCE_ODDS` likelier
-    than "not in view", whose centre lies outside every box kept so far and that overlaps none of
-    them (scored ``presence`` x its odds as a probability)."""
+    token (scored ``presence``), then each token whose log-odds against "not in view" reach
+    :data:`SECOND_INSTANCE_ODDS`, whose centre lies outside every box kept so far and that overlaps
+    none of them (scored ``presence`` x those odds as a probability)."""
     if presence < min_presence:
         return []
     logits, null = heat_logits[:-1], float(heat_logits[-1])
