@@ -28,6 +28,7 @@ ORDER_KEYS = ("left", "right", "near", "far", "big", "small")
 SAME_LINE = 0.5  # rad: "behind" / "in front of" means along about the same bearing as the anchor
 SIDE_MARGIN = 0.02  # rad: "left of" means clearly at a larger bearing
 NOMINAL_HEIGHT = 0.3  # m: the height assumed for an object whose distance is estimated from its image
+KEEP_BEARING = 0.35  # rad: how far a kept pick may move between two frames in which it is seen
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,10 @@ def resolve(reference: Reference, things: Sequence[Thing]) -> list[Thing]:
 class StickyPick:
     """:func:`resolve`, keeping the object first picked: up close, or once the robot faces it, the
     words may no longer single it out (two red balls fill the view; the leftmost cone is centred).
-    The kept object is the one of the same colour and shape nearest the last pick's bearing."""
+    The kept object is the one of the same colour and shape nearest the last pick's bearing, and
+    within :data:`KEEP_BEARING` of it: in a frame where the pick is not seen, a look-alike
+    elsewhere (the near red cylinder when the far one "behind the orange ball" was picked) is not
+    it."""
 
     def __init__(self) -> None:
         self._kept: Optional[tuple[Optional[str], Optional[str], float]] = None
@@ -213,7 +217,8 @@ class StickyPick:
         ranked = resolve(reference, things)
         if self._kept is not None:
             colour, shape, bearing = self._kept
-            same = [t for t in things if (t.colour, t.shape) == (colour, shape)]
+            same = [t for t in things if (t.colour, t.shape) == (colour, shape)
+                    and abs(math.remainder(t.bearing - bearing, 2 * math.pi)) <= KEEP_BEARING]
             if same:
                 kept = min(same, key=lambda t: abs(t.bearing - bearing))
                 ranked = [kept] + [t for t in ranked if t.key != kept.key]

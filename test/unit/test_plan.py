@@ -124,6 +124,13 @@ def test_a_sticky_pick_keeps_the_object_first_picked_once_the_words_no_longer_si
     assert pick.rank(step, turned)[0].key == "a"
     pick.reset()
     assert pick.rank(step, turned)[0].key == "b"
+    step, = plan_of("go to the red ball left of the blue ball").steps
+    scene = [thing("near", "red", "ball", -25, 1.5), thing("far", "red", "ball", 12, 3.0),
+             thing("anchor", "blue", "ball", 5, 2.5)]
+    pick = StickyPick()
+    assert pick.rank(step, scene)[0].key == "far"
+    unseen = [t for t in scene if t.key != "far"]  # a frame without the pick: the look-alike is not it
+    assert [t.key for t in pick.rank(step, unseen)] == []
 
 
 def test_a_thing_seen_in_an_image_is_placed_by_its_box_and_lens():
