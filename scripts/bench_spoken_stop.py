@@ -127,7 +127,7 @@ def main() -> int:
     raw = []
     try:
         if not probe.wait_for(lambda: len(probe.decisions) > 5 and probe.latest_diagnostic("speech_node") is not None
-                              and probe.command_pub.get_subscription_count() >= 3, 90.0):
+                              and probe.command_pub.get_subscription_count() >= 2, 90.0):
             raise RuntimeError("graph did not come up")
         for _ in range(args.trials):
             word, name = rng.choice(STOP_WORDS), rng.choice(EVAL_VOICES)
