@@ -132,7 +132,7 @@ def cmd_sim(args) -> int:
         recorder = Recorder(args.record, DEFAULT_TOPICS, use_sim_time=True)
     try:
         result = run_scenario(args.scenario, args.out, _options(args), video=args.video, mode=args.mode,
-                              timeout=args.timeout)
+                              timeout=args.timeout, extra_command_readers=1 if recorder is not None else 0)
     finally:
         if recorder is not None:
             counts = recorder.close()

@@ -16,14 +16,17 @@ from typing import Optional
 from ..bringup.graph import GraphOptions, simulation_graph, simulation_options
 from ..bringup.supervisor import Supervisor
 
+GRAPH_COMMAND_READERS = 2  # safety_controller_node and fusion_node read ``command``
+
 
 def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOptions = GraphOptions(),
                  domain_id: Optional[int] = None, video: str = "mp4", mode: str = "lockstep",
-                 timeout: float = 600.0, quiet: bool = False) -> dict:
+                 timeout: float = 600.0, quiet: bool = False, extra_command_readers: int = 0) -> dict:
     """Run ``scenario`` with the graph of ``options``; return its result dict.
 
-    A run that crashes or times out is returned as a failure with the reason, never raised:
-    an evaluation must count it. A run stopped by the wall-clock ``timeout`` says so
+    ``extra_command_readers``: readers of ``command`` outside the graph (a recorder) that the first
+    command must wait for. A run that crashes or times out is returned as a failure with the
+    reason, never raised: an evaluation must count it. A run stopped by the wall-clock ``timeout`` says so
     (``timed_out``: true, and the first reason), keeping what sim_node wrote when it was stopped.
     """
     scenario, out_dir = Path(scenario), Path(out_dir)
@@ -31,6 +34,8 @@ def run_scenario(scenario: str | Path, out_dir: str | Path, options: GraphOption
     name = scenario.stem
     sim_parameters = {"scenario": str(scenario.resolve()), "mode": mode, "output_dir": str(out_dir.resolve()),
                       "video": video, "exit_on_done": True}
+    if extra_command_readers:  # e.g. a recorder: sim_node waits for it too before the first command
+        sim_parameters["command_readers"] = GRAPH_COMMAND_READERS + extra_command_readers
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE=os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE",
                                                                           "LOCALHOST"))
     if domain_id is not None:

@@ -147,14 +147,16 @@ class SimNode(Node):
     def _command_readers_matched(self) -> bool:
         """Until the first command is played, time waits for every ``command`` reader the graph
         knows of to have matched this publisher: a reader still matching (a recorder started just
-        before the graph, on a loaded machine) would otherwise miss the scenario's command. A reader
-        that never matches (incompatible QoS) holds it back 5 s at most."""
+        before the graph, on a loaded machine) would otherwise miss the scenario's command; with
+        ``command_readers`` it also waits for readers not discovered yet. A reader that never
+        matches (incompatible QoS) holds it back 5 s at most."""
         now = self._wall()
         if self._matching_deadline is None:
             self._matching_deadline = now + COMMAND_MATCH_WAIT
         if self.commands_played or now > self._matching_deadline:
             return True
-        return self.command_pub.get_subscription_count() >= self.count_subscribers(self.command_pub.topic_name)
+        wanted = max(self.count_subscribers(self.command_pub.topic_name), self.config.command_readers)
+        return self.command_pub.get_subscription_count() >= wanted
 
     def _publish(self, tick: Advance) -> None:
         stamp = to_stamp(tick.time)

@@ -61,6 +61,10 @@ class SimNodeConfig:
     output_dir: str = setting("runs/sim", "Directory for result.json, the camera video and trajectory.png "
                               "(a sub-directory per scenario); empty = write nothing.", read_only=True)
     video: str = setting("mp4", "Camera video format.", choices=("mp4", "gif", "none"), read_only=True)
+    command_readers: int = setting(0, "The first command waits (at most 5 s of wall time) until at least this "
+                                   "many command readers have matched, besides every one already discovered: "
+                                   "a recorder beside the graph may be discovered too late otherwise.",
+                                   low=0, high=100, read_only=True)
     exit_on_done: bool = setting(True, "Exit once the scenario's outcome is decided.", read_only=True)
     frame_id: str = setting("camera_optical_frame", "frame_id of images and camera info.", read_only=True)
     audio: str = setting("auto", "Publish what the robot's stereo microphone pair hears (audio/raw, 16 kHz, "
