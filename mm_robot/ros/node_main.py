@@ -30,6 +30,8 @@ from ..core.config import ConfigError
 
 # How long shutdown waits for callbacks in flight; ros2 launch escalates to SIGTERM after 5 s.
 EXECUTOR_STOP_TIMEOUT = 3.0
+# After this long the process ends whatever is still shutting down (the last zero is sent well before).
+SHUTDOWN_DEADLINE = 4.5
 
 
 class _Stop(Exception):
@@ -74,6 +76,10 @@ def run_node(factory: Callable[[], Node], args: Optional[Sequence[str]] = None, 
     finally:
         for s in previous:
             signal.signal(s, signal.SIG_IGN)
+        if exit_process:  # a shutdown that hangs (seen once in rclpy's teardown) must still end the process
+            deadline = threading.Timer(SHUTDOWN_DEADLINE, _exit_now, args=(code,))
+            deadline.daemon = True
+            deadline.start()
         if executor is not None and not _stop_executor(executor, EXECUTOR_STOP_TIMEOUT):
             print(f"a callback was still running {EXECUTOR_STOP_TIMEOUT:.0f} s after the stop request; "
                   "destroying the node anyway", file=sys.stderr)

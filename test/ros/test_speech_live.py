@@ -67,7 +67,7 @@ def test_spoken_commands_become_commands_and_bad_audio_is_counted(domain_id):
         info.publish(String(data=audio_info_json(RATE, 2, "f32", CHUNK, "microphone")))
         assert probe.wait_for(lambda: audio.get_subscription_count() > 0
                               and probe.latest_diagnostic("speech_node") is not None, 60.0)
-        for msg in _bad_messages() * 10:  # malformed, silent, clipped and NaN audio: counted, never a crash
+        for msg in _bad_messages() * 20:  # malformed, silent, clipped and NaN audio: counted, never a crash
             audio.publish(msg)
             time.sleep(0.05)  # a sensor subscription keeps the latest message only: do not outrun it
         time.sleep(1.0)
